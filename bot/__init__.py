@@ -1,0 +1,1 @@
+"""Talk Together: settings, spaCy pipeline, NLU components, tracker store, CLI."""

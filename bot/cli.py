@@ -1,0 +1,105 @@
+"""`python -m bot COMMAND`: build, train, run and chat with the assistant."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from bot.content import ContentError, build_domain
+from bot.settings import PROJECT_DIR, Settings, SettingsError, load_settings
+
+
+def _build(settings: Settings) -> None:
+    from bot.spacy_pipeline import build_pipeline
+
+    build_pipeline()
+    build_domain(settings.region)
+
+
+def _train(settings: Settings) -> Path:
+    from bot.launcher import child_env
+    from bot.training import train_if_needed
+
+    _build(settings)
+    return train_if_needed(child_env(settings))
+
+
+def _run(settings: Settings, train: bool) -> int:
+    from bot.launcher import Servers
+    from bot.training import model_path
+
+    model = _train(settings) if train else model_path()
+    if not model.exists():
+        print(f"No model at {model}: run `python -m bot train` first.", file=sys.stderr)
+        return 1
+    servers = Servers(settings, model)
+    try:
+        servers.start()
+        servers.wait_until_ready()
+        print(
+            "\nTalk Together is running.\n"
+            f"  REST channel:  POST {servers.rest_url}\n"
+            f"  socket.io:     http://127.0.0.1:{settings.port}/socket.io\n"
+            "  Stop with Ctrl-C.\n",
+            flush=True,
+        )
+        return servers.wait() or 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        servers.stop()
+
+
+def _shell(settings: Settings) -> int:
+    from bot.launcher import Servers, actions_command, child_env, write_runtime_config
+
+    model = _train(settings)
+    servers = Servers(settings, model)
+    env = child_env(settings)
+    servers.processes["actions"] = subprocess.Popen(
+        actions_command(settings), cwd=PROJECT_DIR, env=env, start_new_session=True
+    )
+    config = write_runtime_config(settings)
+    command = [sys.executable, "-m", "rasa", "shell", "--model", str(model), "--endpoints", str(config["endpoints"])]
+    try:
+        return subprocess.run(command, cwd=PROJECT_DIR, env=env).returncode
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        servers.stop()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="check the settings and the content")
+    commands.add_parser("build", help="build the spaCy pipeline and the domain from content/")
+    commands.add_parser("train", help="train a model unless one exists for the current inputs")
+    run = commands.add_parser("run", help="start the action server and the Rasa server")
+    run.add_argument("--no-train", action="store_true", help="use the existing model, never train")
+    commands.add_parser("shell", help="chat in the terminal")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+        if args.command == "check":
+            from bot.content import load_content
+
+            load_content()
+            print(f"Settings and content are valid (region {settings.region}).")
+            return 0
+        if args.command == "build":
+            _build(settings)
+            return 0
+        if args.command == "train":
+            print(_train(settings))
+            return 0
+        if args.command == "run":
+            return _run(settings, train=not args.no_train)
+        return _shell(settings)
+    except (SettingsError, ContentError) as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 2

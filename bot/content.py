@@ -1,0 +1,202 @@
+"""Load `content/` and turn it into Rasa responses.
+
+`content/` is the single source of truth for what the assistant says. Each topic file holds
+items; each item is one message (one idea) with optional buttons, and becomes the response
+`utter_<key>`. Phone numbers and web addresses are never typed into an item: the text says
+`{{resource_key}}` and the registry in `content/resources.yml` fills in the value for the
+deployment's region. The generated responses go to `var/domain/responses.yml`, next to a link
+to `domain.yml`, and Rasa trains and validates with that folder as its domain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+import yaml
+
+from bot.settings import PROJECT_DIR, REGIONS, VAR_DIR
+
+CONTENT_DIR = PROJECT_DIR / "content"
+RESOURCES_FILE = CONTENT_DIR / "resources.yml"
+DOMAIN_DIR = VAR_DIR / "domain"
+AUDIENCES = ("parent", "carer", "school_staff", "child", "concerned_adult")
+AGE_BANDS = ("under_7", "7_10", "11_13", "14_17")
+_PLACEHOLDER = re.compile(r"{{\s*([a-z0-9_]+)\s*}}")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ContentError(ValueError):
+    """A content file breaks the rules in this module's docstring."""
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+    checked: dt.date
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    topic: str
+    text: str
+    audiences: tuple[str, ...]
+    age_bands: tuple[str, ...]
+    buttons: tuple[Button, ...]
+    sources: tuple[Source, ...]
+    review_by: dt.date
+    not_to_blame: bool = False
+
+    @property
+    def response_name(self) -> str:
+        return f"utter_{self.key}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    key: str
+    description: str
+    values: Mapping[str, str]  # region -> what the assistant shows
+    sources: Mapping[str, str]  # region -> where the value was checked
+
+
+@dataclass
+class Content:
+    items: Dict[str, Item] = field(default_factory=dict)
+    resources: Dict[str, Resource] = field(default_factory=dict)
+
+    def render(self, key: str, region: str) -> str:
+        """The text of item `key` with its resources filled in for `region`."""
+        return self.fill(self.items[key].text, region, where=key)
+
+    def fill(self, text: str, region: str, where: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            resource = self.resources.get(match.group(1))
+            if resource is None:
+                raise ContentError(f"{where}: unknown resource {{{{{match.group(1)}}}}}")
+            if region not in resource.values:
+                raise ContentError(f"{where}: resource {resource.key} has no value for region {region}")
+            return resource.values[region]
+
+        return _PLACEHOLDER.sub(value, text)
+
+
+def _date(raw: Any, where: str) -> dt.date:
+    if isinstance(raw, dt.date):
+        return raw
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError as error:
+        raise ContentError(f"{where}: {raw!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _sources(raw: Any, where: str) -> tuple[Source, ...]:
+    if not raw:
+        raise ContentError(f"{where}: every item needs sources")
+    return tuple(
+        Source(title=str(s["title"]), url=str(s["url"]), checked=_date(s["checked"], where)) for s in raw
+    )
+
+
+def _listed(raw: Any, allowed: tuple[str, ...], where: str, what: str) -> tuple[str, ...]:
+    values = tuple(raw or ())
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ContentError(f"{where}: unknown {what} {unknown}; allowed: {', '.join(allowed)}")
+    return values
+
+
+def _load_resources(path: Path) -> Dict[str, Resource]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))["resources"]
+    resources = {}
+    for key, spec in raw.items():
+        regions = spec["regions"]
+        unknown = set(regions) - set(REGIONS)
+        if unknown:
+            raise ContentError(f"resources.yml {key}: unknown regions {sorted(unknown)}")
+        resources[key] = Resource(
+            key=key,
+            description=str(spec["description"]),
+            values={r: str(v["show"]) for r, v in regions.items()},
+            sources={r: str(v["source"]) for r, v in regions.items()},
+        )
+    return resources
+
+
+def _load_topic(path: Path, content: Content) -> None:
+    topic = path.stem
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for spec in raw.get("items", []):
+        key = str(spec.get("key", ""))
+        where = f"{path.name} {key or '(item without key)'}"
+        if not _KEY.match(key):
+            raise ContentError(f"{where}: a key is lower_snake_case")
+        if key in content.items:
+            raise ContentError(f"{where}: key already used in {content.items[key].topic}.yml")
+        text = str(spec.get("text", "")).strip()
+        if not text:
+            raise ContentError(f"{where}: an item needs text")
+        content.items[key] = Item(
+            key=key,
+            topic=topic,
+            text=text,
+            audiences=_listed(spec.get("audiences", raw.get("audiences")), AUDIENCES, where, "audiences"),
+            age_bands=_listed(spec.get("age_bands"), AGE_BANDS, where, "age bands"),
+            buttons=tuple(Button(str(b["title"]), str(b["payload"])) for b in spec.get("buttons", [])),
+            sources=_sources(spec.get("sources", raw.get("sources")), where),
+            review_by=_date(spec.get("review_by", raw.get("review_by")), where),
+            not_to_blame=bool(spec.get("not_to_blame", False)),
+        )
+
+
+def load_content(directory: Path = CONTENT_DIR) -> Content:
+    """Read every topic file and the resource registry, checking their structure."""
+    content = Content(resources=_load_resources(directory / RESOURCES_FILE.name))
+    for path in sorted(directory.glob("*.yml")):
+        if path.name != RESOURCES_FILE.name:
+            _load_topic(path, content)
+    return content
+
+
+def responses(content: Content, region: str) -> Dict[str, List[Dict[str, Any]]]:
+    """Rasa responses for every item, with resources filled in for `region`."""
+    out: Dict[str, List[Dict[str, Any]]] = {}
+    for item in content.items.values():
+        response: Dict[str, Any] = {"text": content.render(item.key, region)}
+        if item.buttons:
+            response["buttons"] = [
+                {"title": content.fill(b.title, region, item.key), "payload": b.payload} for b in item.buttons
+            ]
+        out[item.response_name] = [response]
+    return out
+
+
+def build_domain(region: str, target: Path = DOMAIN_DIR, content: Optional[Content] = None) -> Path:
+    """Write the generated responses beside a link to `domain.yml`; return the folder."""
+    content = content or load_content()
+    target.mkdir(parents=True, exist_ok=True)
+    link = target / "domain.yml"
+    if not link.is_symlink():
+        link.unlink(missing_ok=True)
+        link.symlink_to(PROJECT_DIR / "domain.yml")
+    generated = {
+        "version": "3.1",
+        "responses": responses(content, region),
+    }
+    text = "# Generated from content/ by `python -m bot build`: edit content/, not this file.\n"
+    text += yaml.safe_dump(generated, sort_keys=True, allow_unicode=True, width=100)
+    out = target / "responses.yml"
+    if not out.exists() or out.read_text(encoding="utf-8") != text:
+        out.write_text(text, encoding="utf-8")
+    return target

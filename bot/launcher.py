@@ -1,0 +1,151 @@
+"""Start the action server and the Rasa server as child processes, and stop them together.
+
+The runtime endpoint and credential files are written from the settings into `var/run/`,
+so the deployment is configured in one place (`.env`) and nothing is duplicated in YAML.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+from bot.settings import PROJECT_DIR, VAR_DIR, Settings
+
+RUN_DIR = VAR_DIR / "run"
+_STOP_GRACE_SECONDS = 10
+
+
+def child_env(settings: Settings) -> Dict[str, str]:
+    """The environment of every child process: nothing leaves the machine."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH", "")) if p),
+        # The action server has no authentication: only this machine may reach it.
+        SANIC_HOST="127.0.0.1",
+    )
+    return env
+
+
+def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> Dict[str, Path]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = {
+        "action_endpoint": {"url": settings.action_server_url},
+        "tracker_store": {"type": "bot.tracker_store.TalkTrackerStore", "url": settings.database_url},
+    }
+    credentials = {
+        "rest": None,
+        "socketio": {
+            "user_message_evt": "user_uttered",
+            "bot_message_evt": "bot_uttered",
+            "session_persistence": True,
+        },
+    }
+    paths = {"endpoints": run_dir / "endpoints.yml", "credentials": run_dir / "credentials.yml"}
+    for name, data in (("endpoints", endpoints), ("credentials", credentials)):
+        paths[name].write_text("# Written by bot/launcher.py from the settings.\n" + yaml.safe_dump(data))
+    return paths
+
+
+def rasa_command(settings: Settings, model: Path, config: Dict[str, Path]) -> List[str]:
+    command = [
+        sys.executable, "-m", "rasa", "run",
+        "--model", str(model),
+        "--endpoints", str(config["endpoints"]),
+        "--credentials", str(config["credentials"]),
+        "--interface", settings.host,
+        "--port", str(settings.port),
+        "--cors", *settings.allowed_origins,
+    ]  # fmt: skip
+    if settings.api_enabled and settings.api_token:
+        command += ["--enable-api", "--auth-token", settings.api_token]
+    return command
+
+
+def actions_command(settings: Settings) -> List[str]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass
+class Servers:
+    """The two child processes of a running assistant."""
+
+    settings: Settings
+    model: Path
+    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self._local_host}:{self.settings.port}/webhooks/rest/webhook"
+
+    @property
+    def _local_host(self) -> str:
+        return "127.0.0.1" if self.settings.host in ("0.0.0.0", "::") else self.settings.host
+
+    def start(self) -> None:
+        env = child_env(self.settings)
+        config = write_runtime_config(self.settings)
+        self.processes["actions"] = subprocess.Popen(
+            actions_command(self.settings), cwd=PROJECT_DIR, env=env, start_new_session=True
+        )
+        self.processes["rasa"] = subprocess.Popen(
+            rasa_command(self.settings, self.model, config), cwd=PROJECT_DIR, env=env, start_new_session=True
+        )
+
+    def wait_until_ready(self, timeout: float = 180.0) -> None:
+        checks = {
+            "rasa": f"http://{self._local_host}:{self.settings.port}/",
+            "actions": f"http://127.0.0.1:{self.settings.actions_port}/health",
+        }
+        deadline = time.monotonic() + timeout
+        pending = dict(checks)
+        while pending:
+            for name, url in list(pending.items()):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"the {name} server stopped during start-up; see its output above")
+                if _answers(url):
+                    del pending[name]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
+            time.sleep(0.2)
+
+    def wait(self) -> Optional[int]:
+        """Block until a child exits; return its exit code."""
+        while True:
+            for process in self.processes.values():
+                code = process.poll()
+                if code is not None:
+                    return code
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -1,0 +1,156 @@
+"""The one place that reads the environment (and `.env`).
+
+Every setting is documented in `.env.example`. A bad value stops start-up with one
+line that names the setting and what it allows, raised as `SettingsError`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_DIR / "var"
+REGIONS = ("uk", "ie", "us", "ca", "au")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_MIN_TOKEN_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting has a value the assistant cannot start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    database_url: str
+    host: str
+    port: int
+    actions_port: int
+    action_server_url: str
+    widget_port: int
+    allowed_origins: Tuple[str, ...]
+    api_enabled: bool
+    api_token: Optional[str]
+    school_name: Optional[str]
+    dsl_contact: Optional[str]
+    log_level: str
+
+    @property
+    def database_is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"{name}={raw!r} is not allowed: use a port number from 1 to 65535.")
+    return int(raw)
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: Tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip() or default
+    value = raw.lower() if name != "TT_LOG_LEVEL" else raw.upper()
+    if value not in allowed:
+        raise SettingsError(f"{name}={raw!r} is not allowed: use one of {', '.join(allowed)}.")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower() or "false"
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{name}={raw!r} is not allowed: use true or false.")
+    return raw in ("true", "1", "yes")
+
+
+def _optional(env: Mapping[str, str], name: str) -> Optional[str]:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _http_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name}={raw!r} is not allowed: use an http:// or https:// address.")
+    return raw
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    default = f"sqlite:///{VAR_DIR / 'talk_together.db'}"
+    raw = env.get("TT_DATABASE_URL", "").strip() or default
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", raw):
+        raise SettingsError(
+            f"TT_DATABASE_URL={raw!r} is not allowed: use sqlite:///PATH or "
+            "postgresql://USER@HOST:PORT/DATABASE."
+        )
+    return raw
+
+
+def _origins(env: Mapping[str, str], widget_port: int) -> Tuple[str, ...]:
+    default = f"http://localhost:{widget_port},http://127.0.0.1:{widget_port}"
+    raw = env.get("TT_ALLOWED_ORIGINS", "").strip() or default
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise SettingsError(
+                f"TT_ALLOWED_ORIGINS has {origin!r}, which is not allowed: list origins "
+                "like https://school.example, separated by commas (no '*', no paths)."
+            )
+    return origins
+
+
+def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """Read settings from `.env` overlaid by the process environment."""
+    if environ is None:
+        file_values = {k: v for k, v in dotenv_values(PROJECT_DIR / ".env").items() if v is not None}
+        env: Mapping[str, str] = {**file_values, **os.environ}
+    else:
+        env = environ
+
+    port = _port(env, "TT_PORT", 5005)
+    actions_port = _port(env, "TT_ACTIONS_PORT", 5055)
+    widget_port = _port(env, "TT_WIDGET_PORT", 8080)
+    if len({port, actions_port, widget_port}) != 3:
+        raise SettingsError(
+            f"TT_PORT={port}, TT_ACTIONS_PORT={actions_port} and TT_WIDGET_PORT={widget_port} "
+            "are not allowed: the three ports must differ."
+        )
+    action_server_url = _http_url(
+        "TT_ACTION_SERVER_URL",
+        env.get("TT_ACTION_SERVER_URL", "").strip() or f"http://127.0.0.1:{actions_port}/webhook",
+    )
+
+    api_enabled = _flag(env, "TT_API_ENABLED")
+    api_token = _optional(env, "TT_API_TOKEN")
+    if api_enabled and (api_token is None or len(api_token) < _MIN_TOKEN_LENGTH):
+        raise SettingsError(
+            f"TT_API_TOKEN is not allowed: with TT_API_ENABLED=true it must be at least "
+            f"{_MIN_TOKEN_LENGTH} characters (try: python -c 'import secrets; print(secrets.token_urlsafe(32))')."
+        )
+
+    host = env.get("TT_HOST", "").strip() or "127.0.0.1"
+    if not re.match(r"^[\w.:-]+$", host):
+        raise SettingsError(f"TT_HOST={host!r} is not allowed: use an address such as 127.0.0.1 or 0.0.0.0.")
+
+    return Settings(
+        region=_choice(env, "TT_REGION", "uk", REGIONS),
+        database_url=_database_url(env),
+        host=host,
+        port=port,
+        actions_port=actions_port,
+        action_server_url=action_server_url,
+        widget_port=widget_port,
+        allowed_origins=_origins(env, widget_port),
+        api_enabled=api_enabled,
+        api_token=api_token if api_enabled else None,
+        school_name=_optional(env, "TT_SCHOOL_NAME"),
+        dsl_contact=_optional(env, "TT_DSL_CONTACT"),
+        log_level=_choice(env, "TT_LOG_LEVEL", "INFO", LOG_LEVELS),
+    )

@@ -1,0 +1,185 @@
+"""SQL tracker store whose cost per message does not grow with the conversation.
+
+Rasa's `SQLTrackerStore` reads and replays every event of the session on every message and
+counts them again to know what to append, so turn 300 costs many times turn 1. This store
+keeps every event in the same `events` table (same schema, so Rasa's tools still read it) but
+
+- gives the dialogue only the last `window_turns` user turns, preceded by the state that
+  came before them (latest value of each slot, the active form, a pause), which is all the
+  policies look at (MemoizationPolicy's max_history is smaller than the window);
+- appends only the events added since the tracker was read, without counting rows;
+- never waits forever for a database that is down: start-up fails with one line that names
+  `TT_DATABASE_URL`.
+
+`retrieve_full_tracker` still returns the whole conversation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+SQLEvent = SQLTrackerStore.SQLEvent
+# Rasa indexes only `sender_id`; the window queries filter on the event type as well.
+sa.Index("ix_events_sender_id_type_name", SQLEvent.sender_id, SQLEvent.type_name)
+
+DEFAULT_WINDOW_TURNS = 8
+_BOUNDARY_TYPES = ("session_started", "restart")
+_PERSISTED = "_talk_together_persisted"  # attribute on a tracker: events already stored
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The tracker store could not reach its database at start-up."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers and the writer work at once; NORMAL sync keeps every committed turn
+    # across a crash of the server process (not of the machine) without an fsync per turn.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(url: str) -> sa.engine.Engine:
+    """An engine for `url`, with the SQLite settings this store relies on."""
+    engine = sa.create_engine(url, future=True, **create_engine_kwargs(url))
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class TalkTrackerStore(SQLTrackerStore):
+    """Windowed, append-only SQL tracker store (see the module docstring)."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[Text] = None,
+        url: Optional[Text] = None,
+        event_broker: Optional[EventBroker] = None,
+        window_turns: int = DEFAULT_WINDOW_TURNS,
+        **kwargs: Any,
+    ) -> None:
+        db_url = url or host
+        if not db_url:
+            raise DatabaseUnavailable("TT_DATABASE_URL is empty: the tracker store needs a database URL.")
+        self.engine = create_engine(db_url)
+        try:
+            self.Base.metadata.create_all(self.engine)
+            for index in SQLEvent.__table__.indexes:  # also on a table an older version made
+                index.create(self.engine, checkfirst=True)
+        except sa.exc.SQLAlchemyError as error:
+            reason = str(error.orig if hasattr(error, "orig") else error).strip().splitlines()[0]
+            raise DatabaseUnavailable(
+                f"TT_DATABASE_URL={self.engine.url!r}: cannot reach the database ({reason})."
+            ) from error
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine, future=True)
+        self.window_turns = window_turns
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+
+    async def keys(self) -> Iterable[Text]:
+        with self.sessionmaker() as session:
+            return list(session.scalars(sa.select(SQLEvent.sender_id).distinct()))
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        with self.sessionmaker() as session:
+            events = self._windowed_events(session, sender_id)
+        if not events or self.domain is None:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        setattr(tracker, _PERSISTED, len(tracker.events))
+        return tracker
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        with self.sessionmaker() as session:
+            persisted = getattr(tracker, _PERSISTED, None)
+            if persisted is None:  # a tracker this store did not read, e.g. a new one
+                persisted = self._stored_count(session, tracker.sender_id)
+            new_events = itertools.islice(tracker.events, persisted, None)
+            session.add_all(self._row(tracker.sender_id, event.as_dict()) for event in new_events)
+            session.commit()
+        setattr(tracker, _PERSISTED, len(tracker.events))
+
+    @staticmethod
+    def _row(sender_id: Text, data: Dict[Text, Any]) -> Any:
+        return SQLEvent(
+            sender_id=sender_id,
+            type_name=data["event"],
+            timestamp=data.get("timestamp"),
+            intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
+
+    def _stored_count(self, session: sa.orm.Session, sender_id: Text) -> int:
+        boundary = self._boundary_id(session, sender_id)
+        query = sa.select(sa.func.count()).where(SQLEvent.sender_id == sender_id, SQLEvent.id >= boundary)
+        return int(session.scalar(query) or 0)
+
+    @staticmethod
+    def _boundary_id(session: sa.orm.Session, sender_id: Text) -> int:
+        """Id of the latest session start or restart: nothing before it shapes the dialogue."""
+        query = sa.select(sa.func.max(SQLEvent.id)).where(
+            SQLEvent.sender_id == sender_id, SQLEvent.type_name.in_(_BOUNDARY_TYPES)
+        )
+        return int(session.scalar(query) or 0)
+
+    def _windowed_events(self, session: sa.orm.Session, sender_id: Text) -> List[Dict[Text, Any]]:
+        boundary = self._boundary_id(session, sender_id)
+        in_session = (SQLEvent.sender_id == sender_id, SQLEvent.id >= boundary)
+        window_start = session.scalar(
+            sa.select(SQLEvent.id)
+            .where(*in_session, SQLEvent.type_name == "user")
+            .order_by(SQLEvent.id.desc())
+            .offset(self.window_turns - 1)
+            .limit(1)
+        )
+        if window_start is None:  # a short session: read all of it
+            rows = session.scalars(sa.select(SQLEvent.data).where(*in_session).order_by(SQLEvent.id))
+            return [json.loads(data) for data in rows]
+
+        window = [
+            json.loads(data)
+            for data in session.scalars(
+                sa.select(SQLEvent.data).where(*in_session, SQLEvent.id >= window_start).order_by(SQLEvent.id)
+            )
+        ]
+        prefix = self._state_before(session, (*in_session, SQLEvent.id < window_start))
+        # The window opens on a user message, which always follows the bot listening.
+        listen = ActionExecuted("action_listen", timestamp=window[0].get("timestamp"))
+        return [*prefix, listen.as_dict(), *window]
+
+    @staticmethod
+    def _state_before(session: sa.orm.Session, before: tuple) -> List[Dict[Text, Any]]:
+        """Events that recreate the slots, active form and pause state at the window start."""
+        last_reset = session.scalar(
+            sa.select(sa.func.max(SQLEvent.id)).where(*before, SQLEvent.type_name == "reset_slots")
+        )
+        latest_slot_ids = (
+            sa.select(sa.func.max(SQLEvent.id))
+            .where(*before, SQLEvent.type_name == "slot", SQLEvent.id > (last_reset or 0))
+            .group_by(SQLEvent.action_name)
+        )
+        ids = set(session.scalars(latest_slot_ids))
+        for kinds in (("active_loop",), ("pause", "resume")):
+            latest = session.scalar(sa.select(sa.func.max(SQLEvent.id)).where(*before, SQLEvent.type_name.in_(kinds)))
+            if latest is not None:
+                ids.add(latest)
+        if not ids:
+            return []
+        rows = session.scalars(sa.select(SQLEvent.data).where(SQLEvent.id.in_(ids)).order_by(SQLEvent.id))
+        return [json.loads(data) for data in rows]
