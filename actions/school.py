@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,12 +13,12 @@ from bot.settings import load_settings
 class ActionGiveSchoolContact(Action):
     """Name the school's Designated Safeguarding Lead when the deployment configures one."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_give_school_contact"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         settings = load_settings()
         if settings.school_name and settings.dsl_contact:
             dispatcher.utter_message(

@@ -6,7 +6,6 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 from bot.content import ContentError, build_domain
 from bot.settings import PROJECT_DIR, Settings, SettingsError, load_settings
@@ -24,7 +23,7 @@ def _train(settings: Settings) -> Path:
     from bot.training import train_if_needed
 
     _build(settings)
-    return train_if_needed(child_env(settings))
+    return train_if_needed(child_env())
 
 
 def _run(settings: Settings, train: bool) -> int:
@@ -58,7 +57,7 @@ def _shell(settings: Settings) -> int:
 
     model = _train(settings)
     servers = Servers(settings, model)
-    env = child_env(settings)
+    env = child_env()
     servers.processes["actions"] = subprocess.Popen(
         actions_command(settings), cwd=PROJECT_DIR, env=env, start_new_session=True
     )
@@ -72,7 +71,7 @@ def _shell(settings: Settings) -> int:
         servers.stop()
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("check", help="check the settings and the content")
@@ -81,6 +80,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     run = commands.add_parser("run", help="start the action server and the Rasa server")
     run.add_argument("--no-train", action="store_true", help="use the existing model, never train")
     commands.add_parser("shell", help="chat in the terminal")
+    commands.add_parser("model", help="print the path of the model for the current inputs")
+    evaluate = commands.add_parser("eval", help="score the shared development cases against the assistant")
+    evaluate.add_argument("--shared", type=Path, default=PROJECT_DIR.parent / "shared")
     args = parser.parse_args(argv)
 
     try:
@@ -99,6 +101,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 0
         if args.command == "run":
             return _run(settings, train=not args.no_train)
+        if args.command == "model":
+            from bot.training import model_path
+
+            print(model_path())
+            return 0
+        if args.command == "eval":
+            from bot.evaluate import run_cases
+
+            return run_cases(args.shared)
         return _shell(settings)
     except (SettingsError, ContentError) as error:
         print(f"Cannot start: {error}", file=sys.stderr)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 
 import yaml
 
@@ -73,8 +74,8 @@ class Resource:
 
 @dataclass
 class Content:
-    items: Dict[str, Item] = field(default_factory=dict)
-    resources: Dict[str, Resource] = field(default_factory=dict)
+    items: dict[str, Item] = field(default_factory=dict)
+    resources: dict[str, Resource] = field(default_factory=dict)
 
     def render(self, key: str, region: str) -> str:
         """The text of item `key` with its resources filled in for `region`."""
@@ -104,9 +105,7 @@ def _date(raw: Any, where: str) -> dt.date:
 def _sources(raw: Any, where: str) -> tuple[Source, ...]:
     if not raw:
         raise ContentError(f"{where}: every item needs sources")
-    return tuple(
-        Source(title=str(s["title"]), url=str(s["url"]), checked=_date(s["checked"], where)) for s in raw
-    )
+    return tuple(Source(title=str(s["title"]), url=str(s["url"]), checked=_date(s["checked"], where)) for s in raw)
 
 
 def _listed(raw: Any, allowed: tuple[str, ...], where: str, what: str) -> tuple[str, ...]:
@@ -117,7 +116,7 @@ def _listed(raw: Any, allowed: tuple[str, ...], where: str, what: str) -> tuple[
     return values
 
 
-def _load_resources(path: Path) -> Dict[str, Resource]:
+def _load_resources(path: Path) -> dict[str, Resource]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))["resources"]
     resources = {}
     for key, spec in raw.items():
@@ -169,11 +168,11 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
     return content
 
 
-def responses(content: Content, region: str) -> Dict[str, List[Dict[str, Any]]]:
+def responses(content: Content, region: str) -> dict[str, list[dict[str, Any]]]:
     """Rasa responses for every item, with resources filled in for `region`."""
-    out: Dict[str, List[Dict[str, Any]]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for item in content.items.values():
-        response: Dict[str, Any] = {"text": content.render(item.key, region)}
+        response: dict[str, Any] = {"text": content.render(item.key, region)}
         if item.buttons:
             response["buttons"] = [
                 {"title": content.fill(b.title, region, item.key), "payload": b.payload} for b in item.buttons
@@ -182,7 +181,7 @@ def responses(content: Content, region: str) -> Dict[str, List[Dict[str, Any]]]:
     return out
 
 
-def build_domain(region: str, target: Path = DOMAIN_DIR, content: Optional[Content] = None) -> Path:
+def build_domain(region: str, target: Path = DOMAIN_DIR, content: Content | None = None) -> Path:
     """Write the generated responses beside a link to `domain.yml`; return the folder."""
     content = content or load_content()
     target.mkdir(parents=True, exist_ok=True)

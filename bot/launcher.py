@@ -13,9 +13,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import yaml
 
@@ -25,13 +25,14 @@ RUN_DIR = VAR_DIR / "run"
 _STOP_GRACE_SECONDS = 10
 
 
-def child_env(settings: Settings) -> Dict[str, str]:
+def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of every child process: nothing leaves the machine."""
-    env = dict(os.environ)
+    env = dict(os.environ if environ is None else environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning",
         PYTHONPATH=os.pathsep.join(p for p in (str(PROJECT_DIR), env.get("PYTHONPATH", "")) if p),
         # The action server has no authentication: only this machine may reach it.
         SANIC_HOST="127.0.0.1",
@@ -39,7 +40,7 @@ def child_env(settings: Settings) -> Dict[str, str]:
     return env
 
 
-def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> Dict[str, Path]:
+def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> dict[str, Path]:
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints = {
         "action_endpoint": {"url": settings.action_server_url},
@@ -59,7 +60,7 @@ def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> Dict[st
     return paths
 
 
-def rasa_command(settings: Settings, model: Path, config: Dict[str, Path]) -> List[str]:
+def rasa_command(settings: Settings, model: Path, config: dict[str, Path]) -> list[str]:
     command = [
         sys.executable, "-m", "rasa", "run",
         "--model", str(model),
@@ -74,7 +75,7 @@ def rasa_command(settings: Settings, model: Path, config: Dict[str, Path]) -> Li
     return command
 
 
-def actions_command(settings: Settings) -> List[str]:
+def actions_command(settings: Settings) -> list[str]:
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)]
 
 
@@ -92,7 +93,9 @@ class Servers:
 
     settings: Settings
     model: Path
-    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
+    environ: Mapping[str, str] | None = None  # what the settings were read from
+    run_dir: Path = RUN_DIR
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
     def rest_url(self) -> str:
@@ -103,8 +106,8 @@ class Servers:
         return "127.0.0.1" if self.settings.host in ("0.0.0.0", "::") else self.settings.host
 
     def start(self) -> None:
-        env = child_env(self.settings)
-        config = write_runtime_config(self.settings)
+        env = child_env(self.environ)
+        config = write_runtime_config(self.settings, self.run_dir)
         self.processes["actions"] = subprocess.Popen(
             actions_command(self.settings), cwd=PROJECT_DIR, env=env, start_new_session=True
         )
@@ -129,7 +132,7 @@ class Servers:
                 raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
             time.sleep(0.2)
 
-    def wait(self) -> Optional[int]:
+    def wait(self) -> int | None:
         """Block until a child exits; return its exit code."""
         while True:
             for process in self.processes.values():

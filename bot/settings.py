@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -35,11 +35,11 @@ class Settings:
     actions_port: int
     action_server_url: str
     widget_port: int
-    allowed_origins: Tuple[str, ...]
+    allowed_origins: tuple[str, ...]
     api_enabled: bool
-    api_token: Optional[str]
-    school_name: Optional[str]
-    dsl_contact: Optional[str]
+    api_token: str | None
+    school_name: str | None
+    dsl_contact: str | None
     log_level: str
 
     @property
@@ -54,7 +54,7 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, allowed: Tuple[str, ...]) -> str:
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     raw = env.get(name, "").strip() or default
     value = raw.lower() if name != "TT_LOG_LEVEL" else raw.upper()
     if value not in allowed:
@@ -69,7 +69,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     return raw in ("true", "1", "yes")
 
 
-def _optional(env: Mapping[str, str], name: str) -> Optional[str]:
+def _optional(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
     return value or None
 
@@ -86,13 +86,12 @@ def _database_url(env: Mapping[str, str]) -> str:
     raw = env.get("TT_DATABASE_URL", "").strip() or default
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", raw):
         raise SettingsError(
-            f"TT_DATABASE_URL={raw!r} is not allowed: use sqlite:///PATH or "
-            "postgresql://USER@HOST:PORT/DATABASE."
+            f"TT_DATABASE_URL={raw!r} is not allowed: use sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE."
         )
     return raw
 
 
-def _origins(env: Mapping[str, str], widget_port: int) -> Tuple[str, ...]:
+def _origins(env: Mapping[str, str], widget_port: int) -> tuple[str, ...]:
     default = f"http://localhost:{widget_port},http://127.0.0.1:{widget_port}"
     raw = env.get("TT_ALLOWED_ORIGINS", "").strip() or default
     origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
@@ -106,13 +105,10 @@ def _origins(env: Mapping[str, str], widget_port: int) -> Tuple[str, ...]:
     return origins
 
 
-def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
-    """Read settings from `.env` overlaid by the process environment."""
-    if environ is None:
-        file_values = {k: v for k, v in dotenv_values(PROJECT_DIR / ".env").items() if v is not None}
-        env: Mapping[str, str] = {**file_values, **os.environ}
-    else:
-        env = environ
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = PROJECT_DIR / ".env") -> Settings:
+    """Read settings from `env_file` overlaid by `environ` (default: the process environment)."""
+    file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    env: Mapping[str, str] = {**file_values, **(os.environ if environ is None else environ)}
 
     port = _port(env, "TT_PORT", 5005)
     actions_port = _port(env, "TT_ACTIONS_PORT", 5055)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from typing import Any, Dict, Iterable, List, Optional, Text
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -66,10 +67,10 @@ class TalkTrackerStore(SQLTrackerStore):
 
     def __init__(
         self,
-        domain: Optional[Domain] = None,
-        host: Optional[Text] = None,
-        url: Optional[Text] = None,
-        event_broker: Optional[EventBroker] = None,
+        domain: Domain | None = None,
+        host: str | None = None,
+        url: str | None = None,
+        event_broker: EventBroker | None = None,
         window_turns: int = DEFAULT_WINDOW_TURNS,
         **kwargs: Any,
     ) -> None:
@@ -90,11 +91,11 @@ class TalkTrackerStore(SQLTrackerStore):
         self.window_turns = window_turns
         TrackerStore.__init__(self, domain, event_broker, **kwargs)
 
-    async def keys(self) -> Iterable[Text]:
+    async def keys(self) -> Iterable[str]:
         with self.sessionmaker() as session:
             return list(session.scalars(sa.select(SQLEvent.sender_id).distinct()))
 
-    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         with self.sessionmaker() as session:
             events = self._windowed_events(session, sender_id)
         if not events or self.domain is None:
@@ -115,7 +116,7 @@ class TalkTrackerStore(SQLTrackerStore):
         setattr(tracker, _PERSISTED, len(tracker.events))
 
     @staticmethod
-    def _row(sender_id: Text, data: Dict[Text, Any]) -> Any:
+    def _row(sender_id: str, data: dict[str, Any]) -> Any:
         return SQLEvent(
             sender_id=sender_id,
             type_name=data["event"],
@@ -125,20 +126,20 @@ class TalkTrackerStore(SQLTrackerStore):
             data=json.dumps(data),
         )
 
-    def _stored_count(self, session: sa.orm.Session, sender_id: Text) -> int:
+    def _stored_count(self, session: sa.orm.Session, sender_id: str) -> int:
         boundary = self._boundary_id(session, sender_id)
         query = sa.select(sa.func.count()).where(SQLEvent.sender_id == sender_id, SQLEvent.id >= boundary)
         return int(session.scalar(query) or 0)
 
     @staticmethod
-    def _boundary_id(session: sa.orm.Session, sender_id: Text) -> int:
+    def _boundary_id(session: sa.orm.Session, sender_id: str) -> int:
         """Id of the latest session start or restart: nothing before it shapes the dialogue."""
         query = sa.select(sa.func.max(SQLEvent.id)).where(
             SQLEvent.sender_id == sender_id, SQLEvent.type_name.in_(_BOUNDARY_TYPES)
         )
         return int(session.scalar(query) or 0)
 
-    def _windowed_events(self, session: sa.orm.Session, sender_id: Text) -> List[Dict[Text, Any]]:
+    def _windowed_events(self, session: sa.orm.Session, sender_id: str) -> list[dict[str, Any]]:
         boundary = self._boundary_id(session, sender_id)
         in_session = (SQLEvent.sender_id == sender_id, SQLEvent.id >= boundary)
         window_start = session.scalar(
@@ -164,7 +165,7 @@ class TalkTrackerStore(SQLTrackerStore):
         return [*prefix, listen.as_dict(), *window]
 
     @staticmethod
-    def _state_before(session: sa.orm.Session, before: tuple) -> List[Dict[Text, Any]]:
+    def _state_before(session: sa.orm.Session, before: tuple) -> list[dict[str, Any]]:
         """Events that recreate the slots, active form and pause state at the window start."""
         last_reset = session.scalar(
             sa.select(sa.func.max(SQLEvent.id)).where(*before, SQLEvent.type_name == "reset_slots")

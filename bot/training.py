@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List
 
 from bot.content import DOMAIN_DIR
 from bot.settings import PROJECT_DIR
@@ -20,8 +20,8 @@ MODELS_DIR = PROJECT_DIR / "models"
 _KEEP_MODELS = 3
 
 
-def _inputs() -> List[Path]:
-    files: List[Path] = [PROJECT_DIR / "config.yml", PROJECT_DIR / "requirements" / "base.lock"]
+def _inputs() -> list[Path]:
+    files: list[Path] = [PROJECT_DIR / "config.yml", PROJECT_DIR / "requirements" / "base.lock"]
     files += sorted(DOMAIN_DIR.glob("*.yml"))
     files += sorted((PROJECT_DIR / "data").rglob("*.yml"))
     files += sorted((PROJECT_DIR / "bot" / "nlu").rglob("*.py"))

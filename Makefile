@@ -1,0 +1,79 @@
+# Talk Together. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+LOCK := requirements/dev.lock
+INSTALLED := $(VENV)/.installed-$(shell sha256sum $(LOCK) | cut -c1-16)
+SHARED ?= ../shared
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONPATH := $(CURDIR)
+RASA := $(PY) -m rasa
+RESULTS := var/results
+
+.PHONY: help install lock build train run shell test lint types unit validate story-test e2e eval bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+install: $(INSTALLED) ## Create .venv from the lock file (fast when nothing changed)
+
+$(INSTALLED): $(LOCK)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed, found " + sys.version' 
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) $(LOCK)
+	@rm -f $(VENV)/.installed-* && touch $@
+
+lock: ## Recompile the lock files from requirements/*.in (needs network)
+	$(PY) -m uv pip compile --quiet --python-version 3.11 --override requirements/overrides.txt requirements/base.in -o requirements/base.lock
+	$(PY) -m uv pip compile --quiet --python-version 3.11 --override requirements/overrides.txt requirements/dev.in -o $(LOCK)
+
+build: install ## Build the spaCy pipeline and the domain from content/
+	$(PY) -m bot build
+
+train: install ## Train a model unless one exists for the current data, content and config
+	$(PY) -m bot train
+
+run: install ## Run the assistant (REST and socket.io on port 5005); Ctrl-C stops it
+	$(PY) -m bot run
+
+shell: install ## Chat with the assistant in the terminal
+	$(PY) -m bot shell
+
+test: lint types unit validate train story-test e2e ## Run every check and test (what CI runs)
+
+lint: install ## ruff and yamllint
+	$(PY) -m ruff check bot actions tests bench
+	$(PY) -m ruff format --check bot actions tests bench
+	$(PY) -m yamllint --strict .
+
+types: install ## mypy on bot/ and actions/
+	$(PY) -m mypy bot actions
+
+unit: build ## pytest for bot/ and actions/ (no servers)
+	$(PY) -m pytest -m "not e2e"
+
+validate: build ## rasa data validate, warnings are failures
+	$(RASA) data validate --fail-on-warnings --domain var/domain --data data --config config.yml
+
+story-test: train ## Test stories in tests/test_stories, any wrong prediction fails
+	$(RASA) test core --stories tests/test_stories --model "$$($(PY) -m bot model)" \
+		--fail-on-prediction-errors --out $(RESULTS)/stories
+
+e2e: train ## Start the real servers on free ports and talk to them
+	$(PY) -m pytest -m e2e
+
+eval: train ## Cases from ../shared/eval against a running assistant
+	$(PY) -m bot eval --shared $(SHARED)
+
+bench: train ## Benchmark against a stock `rasa init` bot (not a test)
+	$(PY) bench/bench.py
+
+clean: ## Remove built files, models and results (keeps .venv and the database)
+	rm -rf models $(RESULTS) var/spacy var/domain var/run .rasa .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,158 @@
+"""The windowed tracker store: same dialogue state as a full read, nothing lost, nothing doubled.
+
+Runs on SQLite and on the PostgreSQL server these machines run (127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    AllSlotsReset,
+    BotUttered,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+
+from bot.tracker_store import DatabaseUnavailable, SQLEvent, TalkTrackerStore
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet, report_danger]
+slots:
+  region: {type: text, mappings: [{type: custom}]}
+  age_band: {type: categorical, values: [under_7, 7_10, 11_13, 14_17], mappings: [{type: custom}]}
+  requested_slot: {type: any, mappings: [{type: custom}]}
+responses:
+  utter_greet: [{text: hi}]
+"""
+)
+
+
+def _postgres_reachable() -> bool:
+    try:
+        with sa.create_engine(POSTGRES_URL).connect():
+            return True
+    except sa.exc.OperationalError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'events.db'}"
+    else:
+        if not _postgres_reachable():
+            pytest.fail(f"PostgreSQL is not answering at {POSTGRES_URL}; these machines run it")
+        url = POSTGRES_URL
+    store = TalkTrackerStore(domain=DOMAIN, url=url, window_turns=3)
+    yield store
+    store.engine.dispose()
+
+
+def _turn(number: int) -> list:
+    """One user turn as Rasa logs it: the message, a reply, listening again."""
+    return [
+        UserUttered(f"message {number}", {"name": "greet", "confidence": 1.0}),
+        ActionExecuted("utter_greet"),
+        BotUttered(f"reply {number}"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+async def _converse(store, sender: str, turns: list[list]) -> None:
+    """Save turn by turn through fresh reads, as the server does for every message."""
+    tracker = await store.get_or_create_tracker(sender)
+    await store.save(tracker)
+    for events in turns:
+        tracker = await store.retrieve(sender)
+        for event in events:
+            tracker.update(event)
+        await store.save(tracker)
+
+
+def _rows(store, sender: str) -> list[str]:
+    with store.sessionmaker() as session:
+        return list(session.scalars(sa.select(SQLEvent.type_name).where(SQLEvent.sender_id == sender)))
+
+
+async def test_long_conversation_keeps_every_event_once_and_reads_a_bounded_window(store):
+    sender = f"test-{uuid.uuid4()}"
+    turns = [_turn(n) for n in range(30)]
+    turns[2] += [SlotSet("region", "ie")]
+    turns[5] += [SlotSet("age_band", "11_13"), ActiveLoop("triage_form"), SlotSet("requested_slot", "age_band")]
+
+    await _converse(store, sender, turns)
+
+    full = await store.retrieve_full_tracker(sender)
+    window = await store.retrieve(sender)
+    assert _rows(store, sender).count("user") == 30
+    assert len(_rows(store, sender)) == len(full.events)
+    assert len(window.events) < 25 < len(full.events)
+    assert window.current_slot_values() == full.current_slot_values()
+    assert window.current_slot_values()["region"] == "ie"
+    assert window.active_loop_name == full.active_loop_name == "triage_form"
+    assert window.latest_message.text == full.latest_message.text == "message 29"
+    assert [e.as_dict() for e in list(window.events)[-12:]] == [e.as_dict() for e in list(full.events)[-12:]]
+
+
+async def test_slots_reset_and_restart_are_honoured_at_the_window_start(store):
+    sender = f"test-{uuid.uuid4()}"
+    turns = [_turn(n) for n in range(10)]
+    turns[1] += [SlotSet("region", "us")]
+    turns[3] += [AllSlotsReset(), SlotSet("age_band", "7_10")]
+    await _converse(store, sender, turns)
+
+    window = await store.retrieve(sender)
+    assert window.get_slot("region") is None
+    assert window.get_slot("age_band") == "7_10"
+
+    await _converse(store, sender, [[Restarted(), ActionExecuted("action_listen")], _turn(99)])
+    after_restart = await store.retrieve(sender)
+    assert after_restart.get_slot("age_band") is None
+    assert [e.text for e in after_restart.events if isinstance(e, UserUttered)] == ["message 99"]
+
+
+async def test_a_new_session_starts_a_fresh_window(store):
+    sender = f"test-{uuid.uuid4()}"
+    old_session = [_turn(n) for n in range(6)]
+    old_session[0] += [SlotSet("region", "au")]
+    new_session = [[ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]]
+    await _converse(store, sender, [*old_session, *new_session, _turn(50)])
+
+    tracker = await store.retrieve(sender)
+    assert tracker.get_slot("region") is None
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["message 50"]
+    assert _rows(store, sender).count("user") == 7
+
+
+async def test_a_tracker_the_store_did_not_read_is_appended_after_what_is_stored(store):
+    sender = f"test-{uuid.uuid4()}"
+    await _converse(store, sender, [_turn(1)])
+    stranger = await store.retrieve_full_tracker(sender)
+    stranger.update(UserUttered("late", {"name": "greet", "confidence": 1.0}))
+
+    await store.save(stranger)
+
+    assert _rows(store, sender).count("user") == 2
+
+
+async def test_keys_lists_conversations(store):
+    sender = f"test-{uuid.uuid4()}"
+    await _converse(store, sender, [_turn(1)])
+
+    assert sender in await store.keys()
+
+
+def test_an_unreachable_database_names_the_setting():
+    with pytest.raises(DatabaseUnavailable, match=r"^TT_DATABASE_URL=.*cannot reach the database"):
+        TalkTrackerStore(domain=DOMAIN, url="postgresql://postgres@127.0.0.1:1/none")
