@@ -31,9 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
 
-from bench_client import concurrent_conversations, cold_start, long_conversation, new_sender
+from bench_client import cold_start, concurrent_conversations, long_conversation, new_sender
 from bench_report import RESULT_TEXT, build_rows, goal_summary, notes, text_table, write_outputs
 from bench_results import SystemResult, lost_turns, summarise_load, summarise_long
 from bench_systems import PROJECT_DIR, SYSTEMS, BenchError, Launch, RunningSystem, launch_spec, prepare
@@ -53,16 +52,18 @@ def _positive(raw: str) -> int:
     return value
 
 
-def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/bench.py", description="Benchmark ours vs a stock rasa init bot.")
     parser.add_argument("--only", choices=SYSTEMS, help="measure one system (ratio goals are then not evaluated)")
     parser.add_argument("--concurrency", type=_positive, default=50, help="concurrent conversations (default 50)")
     parser.add_argument("--turns", type=_positive, default=10, help="turns per concurrent conversation (default 10)")
-    parser.add_argument("--long-turns", type=_positive, default=100, help="turns of the long conversation (default 100)")
+    parser.add_argument(
+        "--long-turns", type=_positive, default=100, help="turns of the long conversation (default 100)"
+    )
     return parser.parse_args(argv)
 
 
-def prepare_all(names: List[str], tmp: Path) -> Dict[str, float]:
+def prepare_all(names: list[str], tmp: Path) -> dict[str, float]:
     seconds = {}
     for name in names:
         progress(f"{name}: preparing the model ({'bot train' if name == 'ours' else 'rasa init --no-prompt'}) ...")
@@ -94,7 +95,7 @@ def measure(launch: Launch, prepare_s: float, args: argparse.Namespace) -> Syste
     return SystemResult(name, prepare_s, cold_start_s, long, load, peak_rss_mb, stopped.seconds, stopped.forced)
 
 
-def report(results: Dict[str, SystemResult], args: argparse.Namespace) -> None:
+def report(results: dict[str, SystemResult], args: argparse.Namespace) -> None:
     rows = build_rows(results)
     print("\n" + text_table(rows) + "\n")
     for row in rows:
@@ -108,10 +109,10 @@ def report(results: Dict[str, SystemResult], args: argparse.Namespace) -> None:
         print(f"Wrote {path.relative_to(PROJECT_DIR)}")
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     names = [args.only] if args.only else list(SYSTEMS)
-    results: Dict[str, SystemResult] = {}
+    results: dict[str, SystemResult] = {}
     code = 0
     with tempfile.TemporaryDirectory(prefix="talk-together-bench-") as tmp_name:
         tmp = Path(tmp_name)

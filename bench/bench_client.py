@@ -8,8 +8,8 @@ import math
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
@@ -22,7 +22,7 @@ class Turn:
     """One message and its reply; `error` is None when the reply was a non-empty JSON list with HTTP 200."""
 
     latency_s: float
-    error: Optional[str]
+    error: str | None
 
 
 def new_sender() -> str:
@@ -38,7 +38,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def error_kinds(turns: Sequence[Turn]) -> Dict[str, int]:
+def error_kinds(turns: Sequence[Turn]) -> dict[str, int]:
     return dict(Counter(turn.error for turn in turns if turn.error is not None))
 
 
@@ -49,7 +49,7 @@ def _session(connections: int) -> aiohttp.ClientSession:
     )
 
 
-def _reply_error(status: int, body: bytes) -> Optional[str]:
+def _reply_error(status: int, body: bytes) -> str | None:
     if status != 200:
         return f"HTTP {status}"
     try:
@@ -64,7 +64,7 @@ async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str)
     try:
         async with session.post(url, json={"sender": sender, "message": text}) as response:
             error = _reply_error(response.status, await response.read())
-    except asyncio.TimeoutError:
+    except TimeoutError:
         error = f"timeout after {REQUEST_TIMEOUT_S:.0f} s"
     except aiohttp.ClientError as exc:
         error = type(exc).__name__
@@ -92,23 +92,23 @@ def cold_start(url: str, started: float, alive: Callable[[], bool], timeout_s: f
 
 async def _conversation(
     session: aiohttp.ClientSession, url: str, sender: str, messages: Sequence[str], turns: int
-) -> List[Turn]:
+) -> list[Turn]:
     return [await send(session, url, sender, messages[index % len(messages)]) for index in range(turns)]
 
 
-async def _one_conversation(url: str, messages: Sequence[str], turns: int) -> List[Turn]:
+async def _one_conversation(url: str, messages: Sequence[str], turns: int) -> list[Turn]:
     async with _session(1) as session:
         return await _conversation(session, url, new_sender(), messages, turns)
 
 
-def long_conversation(url: str, messages: Sequence[str], turns: int) -> List[Turn]:
+def long_conversation(url: str, messages: Sequence[str], turns: int) -> list[Turn]:
     """One sender, `turns` sequential messages cycling through `messages`."""
     return asyncio.run(_one_conversation(url, messages, turns))
 
 
 async def _many_conversations(
     url: str, messages: Sequence[str], senders: Sequence[str], turns: int
-) -> Tuple[List[Turn], float]:
+) -> tuple[list[Turn], float]:
     async with _session(len(senders)) as session:
         start = time.perf_counter()
         results = await asyncio.gather(*(_conversation(session, url, sender, messages, turns) for sender in senders))
@@ -116,8 +116,8 @@ async def _many_conversations(
     return [turn for conversation in results for turn in conversation], wall_s
 
 
-def concurrent_conversations(url: str, messages: Sequence[str], senders: Sequence[str], turns: int) -> Tuple[
-    List[Turn], float
-]:
+def concurrent_conversations(
+    url: str, messages: Sequence[str], senders: Sequence[str], turns: int
+) -> tuple[list[Turn], float]:
     """All `senders` talk at once, each sequentially for `turns` messages; return all turns and the wall time."""
     return asyncio.run(_many_conversations(url, messages, senders, turns))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any
 
 from bench_results import SystemResult
 
@@ -20,7 +21,7 @@ class Goal:
     on_ratio: bool  # the test applies to ours/stock, otherwise to ours alone
     test: Callable[[float], bool]
 
-    def verdict(self, ours: Optional[float], ratio: Optional[float]) -> Optional[bool]:
+    def verdict(self, ours: float | None, ratio: float | None) -> bool | None:
         value = ratio if self.on_ratio else ours
         return None if value is None else self.test(value)
 
@@ -30,26 +31,26 @@ class Metric:
     label: str
     value: Callable[[SystemResult], float]
     digits: int
-    goal: Optional[Goal] = None
+    goal: Goal | None = None
 
 
 @dataclass(frozen=True)
 class Row:
     metric: Metric
-    ours: Optional[float]
-    stock: Optional[float]
+    ours: float | None
+    stock: float | None
 
     @property
-    def ratio(self) -> Optional[float]:
+    def ratio(self) -> float | None:
         if self.ours is None or self.stock is None or self.stock == 0:
             return None
         return self.ours / self.stock
 
     @property
-    def passed(self) -> Optional[bool]:
+    def passed(self) -> bool | None:
         return None if self.metric.goal is None else self.metric.goal.verdict(self.ours, self.ratio)
 
-    def cells(self) -> List[str]:
+    def cells(self) -> list[str]:
         goal = self.metric.goal
         return [
             self.metric.label,
@@ -60,7 +61,7 @@ class Row:
             RESULT_TEXT[self.passed] if goal else "",
         ]
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         goal = self.metric.goal
         return {
             "metric": self.metric.label,
@@ -72,11 +73,11 @@ class Row:
         }
 
 
-def _number(value: Optional[float], digits: int) -> str:
+def _number(value: float | None, digits: int) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _metrics(sample: SystemResult) -> List[Metric]:
+def _metrics(sample: SystemResult) -> list[Metric]:
     load, long = sample.load, sample.long
     many = f"{load.conversations} x {load.turns} concurrent"
     n, w = long.turns, long.window
@@ -96,16 +97,16 @@ def _metrics(sample: SystemResult) -> List[Metric]:
         Metric("Turn-1 latency, single turn (s)", lambda r: r.long.first_s, 3),
         Metric(f"Turn-{n} latency, single turn (s)", lambda r: r.long.last_s, 3),
         Metric(f"Turn-{n}/turn-1, single turns", lambda r: r.long.single_ratio, 2),
-        Metric(f"Turn 1 latency: {early} (s)", lambda r: r.long.early_median_s, 3),
-        Metric(f"Turn {n} latency: {late} (s)", lambda r: r.long.late_median_s, 3),
-        Metric(f"Turn-{n}/turn-1: {late} / {early}", lambda r: r.long.late_ratio, 2,
+        Metric(f"Turn-1 latency, {early} (s)", lambda r: r.long.early_median_s, 3),
+        Metric(f"Turn-{n} latency, {late} (s)", lambda r: r.long.late_median_s, 3),
+        Metric(f"Turn-{n}/turn-1, medians {n - w + 1}-{n} / 1-{w}", lambda r: r.long.late_ratio, 2,
                Goal("<= 1.3", False, lambda v: v <= 1.3)),
         Metric("Peak RSS of the process tree (MB)", lambda r: r.peak_rss_mb, 0,
                Goal("< 1500 MB", False, lambda v: v < 1500)),
     ]  # fmt: skip
 
 
-def build_rows(results: Dict[str, SystemResult]) -> List[Row]:
+def build_rows(results: dict[str, SystemResult]) -> list[Row]:
     ours, stock = results.get("ours"), results.get("stock")
     sample = ours or stock
     if sample is None:
@@ -116,12 +117,12 @@ def build_rows(results: Dict[str, SystemResult]) -> List[Row]:
     ]
 
 
-def goal_summary(rows: Sequence[Row]) -> Dict[str, int]:
+def goal_summary(rows: Sequence[Row]) -> dict[str, int]:
     verdicts = [RESULT_TEXT[row.passed] for row in rows if row.metric.goal is not None]
     return {text: verdicts.count(text) for text in RESULT_TEXT.values()}
 
 
-def notes(results: Dict[str, SystemResult]) -> List[str]:
+def notes(results: dict[str, SystemResult]) -> list[str]:
     """What the table does not show: preparation and stop times, how the turn-N latency is taken, errors."""
     lines = []
     sample = next(iter(results.values()), None)
@@ -148,8 +149,9 @@ def text_table(rows: Sequence[Row]) -> str:
     widths = [max(len(line[column]) for line in table) for column in range(len(_HEADER))]
 
     def line(cells: Sequence[str]) -> str:
-        padded = [cell.ljust(width) if i == 0 else cell.rjust(width) for i, (cell, width) in enumerate(zip(cells, widths))]
-        return "  ".join(padded)
+        label, *values = cells
+        padded = [value.rjust(width) for value, width in zip(values, widths[1:], strict=True)]
+        return "  ".join([label.ljust(widths[0]), *padded])
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(table[0]), rule, *(line(cells) for cells in table[1:])])
@@ -172,8 +174,8 @@ def markdown(rows: Sequence[Row], note_lines: Sequence[str]) -> str:
 
 
 def write_outputs(
-    out_dir: Path, rows: Sequence[Row], results: Dict[str, SystemResult], options: Dict[str, Any]
-) -> List[Path]:
+    out_dir: Path, rows: Sequence[Row], results: dict[str, SystemResult], options: dict[str, Any]
+) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     note_lines = notes(results)
     document = {
@@ -191,4 +193,4 @@ def write_outputs(
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Sequence
 
 from bench_client import Turn, error_kinds, percentile
 
@@ -29,7 +29,7 @@ class LongResult:
     late_ratio: float  # late_median_s / early_median_s
     single_ratio: float  # last_s / first_s
     errors: int
-    error_kinds: Dict[str, int]
+    error_kinds: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class LoadResult:
     p50_s: float
     p95_s: float
     errors: int
-    error_kinds: Dict[str, int]
+    error_kinds: dict[str, int]
     lost_turns: int
 
 
@@ -111,5 +111,5 @@ def lost_turns(database: Path, senders: Sequence[str], turns: int) -> int:
         "GROUP BY sender_id"
     )
     with closing(sqlite3.connect(database)) as connection:
-        counts: Dict[str, int] = dict(connection.execute(query, list(senders)).fetchall())
+        counts: dict[str, int] = dict(connection.execute(query, list(senders)).fetchall())
     return sum(max(0, turns - counts.get(sender, 0)) for sender in senders)

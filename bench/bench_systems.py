@@ -9,10 +9,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
 
 import psutil
 
@@ -48,7 +48,7 @@ class Launch:
     name: str
     command: Sequence[str]
     cwd: Path
-    env: Dict[str, str]
+    env: dict[str, str]
     port: int
     database: Path
     messages: Sequence[str]
@@ -68,7 +68,7 @@ class Stopped:
     forced: bool  # True when a process had to be killed
 
 
-def free_ports(count: int) -> List[int]:
+def free_ports(count: int) -> list[int]:
     """`count` distinct free loopback ports (all sockets are held open until every port is picked)."""
     with ExitStack() as stack:
         sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
@@ -77,7 +77,7 @@ def free_ports(count: int) -> List[int]:
         return [int(sock.getsockname()[1]) for sock in sockets]
 
 
-def _env(**extra: str) -> Dict[str, str]:
+def _env(**extra: str) -> dict[str, str]:
     return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **extra}
 
 
@@ -114,6 +114,8 @@ def launch_spec(name: str, tmp: Path) -> Launch:
         port, actions_port, widget_port = free_ports(3)
         database = tmp / "ours.db"
         env = _env(
+            TT_HOST="127.0.0.1",
+            TT_ACTION_SERVER_URL="",  # the default: the action server on TT_ACTIONS_PORT
             TT_PORT=str(port),
             TT_ACTIONS_PORT=str(actions_port),
             TT_WIDGET_PORT=str(widget_port),
@@ -207,7 +209,7 @@ class RunningSystem:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def stop(self) -> Tuple[Stopped, float]:
+    def stop(self) -> tuple[Stopped, float]:
         """SIGINT the launched process, kill the tree if it hangs; return how it stopped and the peak RSS (MB)."""
         start = time.perf_counter()
         tree = [self._root, *self._descendants()]
@@ -223,7 +225,7 @@ class RunningSystem:
         self._log.close()
         return Stopped(time.perf_counter() - start, forced), peak_mb
 
-    def _descendants(self) -> List[psutil.Process]:
+    def _descendants(self) -> list[psutil.Process]:
         try:
             return list(self._root.children(recursive=True))
         except psutil.NoSuchProcess:

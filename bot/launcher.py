@@ -107,6 +107,7 @@ class Servers:
 
     def start(self) -> None:
         env = child_env(self.environ)
+        env["LOG_LEVEL"] = self.settings.log_level  # read by Rasa when no -v/--quiet is given
         config = write_runtime_config(self.settings, self.run_dir)
         self.processes["actions"] = subprocess.Popen(
             actions_command(self.settings), cwd=PROJECT_DIR, env=env, start_new_session=True

@@ -1,0 +1,87 @@
+"""content/ is the single source of what the assistant says; these checks keep it safe to show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+import textstat
+import yaml
+
+from bot.content import AUDIENCES, load_content, responses
+from bot.settings import PROJECT_DIR, REGIONS
+
+CONTENT = load_content()
+ITEMS = list(CONTENT.items.values())
+NUMBER_OR_ADDRESS = re.compile(r"\d{3,}|\d+ \d+|https?://|www\.|\b[\w-]+\.(org|uk|com|gov|ie|ca|au)\b", re.I)
+BANNED = [
+    r"child porn",
+    r"kiddie",
+    r"should have known",
+    r"asked for it",
+    r"self-generated",
+    r"\bconsent(ed)? to\b",
+    r"(send|upload|share|forward) (it|them|the (image|photo|video|link)) (to|with) (me|us)",
+]
+
+
+def _used_responses() -> set[str]:
+    used = {"utter_default"}  # sent by Rasa's action_default_fallback
+    for path in [*(PROJECT_DIR / "data").rglob("*.yml"), *(PROJECT_DIR / "actions").rglob("*.py")]:
+        used |= set(re.findall(r"(?<![\w.])utter_[a-z0-9_]+\b(?!\()", path.read_text(encoding="utf-8")))
+    return used
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
+def test_item_has_sources_and_an_unexpired_review_date(item):
+    assert item.sources, "every item cites where its facts come from"
+    for source in item.sources:
+        assert source.url.startswith("https://")
+        assert source.checked <= dt.date.today()
+    assert item.review_by > dt.date.today(), f"{item.key} is past its review date {item.review_by}"
+    assert set(item.audiences) <= set(AUDIENCES) and item.audiences
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
+def test_numbers_and_addresses_come_only_from_the_registry(item):
+    for text in (item.text, *(b.title for b in item.buttons)):
+        assert not NUMBER_OR_ADDRESS.search(text), f"{item.key}: use a {{{{resource}}}} from content/resources.yml"
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
+def test_no_banned_or_victim_blaming_language(item):
+    text = CONTENT.render(item.key, "uk").lower()
+    for pattern in BANNED:
+        assert not re.search(pattern, text), f"{item.key} uses {pattern!r}"
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
+def test_every_message_is_easy_to_read(item):
+    text = CONTENT.render(item.key, "uk")
+    assert textstat.flesch_reading_ease(text) >= 60, f"{item.key}: shorter sentences and words"
+
+
+def test_every_response_is_used_and_every_used_response_exists():
+    generated = set(responses(CONTENT, "uk"))
+    used = _used_responses()
+
+    assert generated - used == set(), "content items nothing sends"
+    assert used - generated == set(), "responses sent but missing from content/"
+
+
+def test_every_resource_has_a_uk_value_and_a_source():
+    for resource in CONTENT.resources.values():
+        assert "uk" in resource.values, resource.key
+        assert set(resource.values) == set(resource.sources) <= set(REGIONS)
+
+
+def test_the_generated_domain_is_what_rasa_reads(domain):
+    for name, variations in responses(CONTENT, "uk").items():
+        assert domain["responses"][name] == variations
+
+
+def test_no_response_is_written_in_rasa_yaml():
+    for path in [PROJECT_DIR / "domain.yml", *Path(PROJECT_DIR / "data").rglob("*.yml")]:
+        assert "responses" not in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}), path
