@@ -18,7 +18,9 @@ from actions.school import ActionGiveSchoolContact
 async def test_school_contact_uses_settings(monkeypatch, dispatcher, tracker_for, domain, school, dsl, expected):
     monkeypatch.setenv("TT_SCHOOL_NAME", school)
     monkeypatch.setenv("TT_DSL_CONTACT", dsl)
-    events = await ActionGiveSchoolContact().run(dispatcher, tracker_for("who is the dsl", "ask_school_contact"), domain)
+    events = await ActionGiveSchoolContact().run(
+        dispatcher, tracker_for("who is the dsl", "ask_school_contact"), domain
+    )
 
     assert events == []
     [message] = dispatcher.messages
