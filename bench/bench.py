@@ -35,9 +35,8 @@ from pathlib import Path
 from bench_client import cold_start, concurrent_conversations, long_conversation, new_sender
 from bench_report import RESULT_TEXT, build_rows, goal_summary, notes, text_table, write_outputs
 from bench_results import SystemResult, lost_turns, summarise_load, summarise_long
-from bench_systems import PROJECT_DIR, SYSTEMS, BenchError, Launch, RunningSystem, launch_spec, prepare
+from bench_systems import OUT_DIR, PROJECT_DIR, SYSTEMS, BenchError, Launch, RunningSystem, launch_spec, prepare
 
-OUT_DIR = PROJECT_DIR / "bench" / "out"
 _T0 = time.perf_counter()
 
 

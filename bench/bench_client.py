@@ -21,6 +21,7 @@ _POLL_INTERVAL_S = 0.15
 class Turn:
     """One message and its reply; `error` is None when the reply was a non-empty JSON list with HTTP 200."""
 
+    text: str
     latency_s: float
     error: str | None
 
@@ -39,7 +40,8 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 
 def error_kinds(turns: Sequence[Turn]) -> dict[str, int]:
-    return dict(Counter(turn.error for turn in turns if turn.error is not None))
+    """How many turns failed, by error and message."""
+    return dict(Counter(f"{turn.error} to {turn.text!r}" for turn in turns if turn.error is not None))
 
 
 def _session(connections: int) -> aiohttp.ClientSession:
@@ -68,7 +70,7 @@ async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str)
         error = f"timeout after {REQUEST_TIMEOUT_S:.0f} s"
     except aiohttp.ClientError as exc:
         error = type(exc).__name__
-    return Turn(time.perf_counter() - start, error)
+    return Turn(text, time.perf_counter() - start, error)
 
 
 async def _first_answer(url: str, started: float, alive: Callable[[], bool], timeout_s: float) -> float:

@@ -17,7 +17,8 @@ from pathlib import Path
 import psutil
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-LOG_DIR = PROJECT_DIR / "bench" / "out" / "logs"
+OUT_DIR = PROJECT_DIR / "bench" / "out"  # git-ignored
+LOG_DIR = OUT_DIR / "logs"
 SYSTEMS = ("ours", "stock")
 
 OURS_MESSAGES = (
