@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,17 @@ def _train(settings: Settings) -> Path:
     return train_if_needed(child_env())
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C and a service manager's SIGTERM both stop the servers cleanly, even when a
+    shell started us in the background with SIGINT ignored."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupt)
+
+
 def _run(settings: Settings, train: bool) -> int:
     from bot.launcher import Servers
     from bot.training import model_path
@@ -35,6 +47,7 @@ def _run(settings: Settings, train: bool) -> int:
         print(f"No model at {model}: run `python -m bot train` first.", file=sys.stderr)
         return 1
     servers = Servers(settings, model)
+    _stop_on_signals()
     try:
         servers.start()
         servers.wait_until_ready()

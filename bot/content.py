@@ -25,7 +25,7 @@ CONTENT_DIR = PROJECT_DIR / "content"
 RESOURCES_FILE = CONTENT_DIR / "resources.yml"
 DOMAIN_DIR = VAR_DIR / "domain"
 AUDIENCES = ("parent", "carer", "school_staff", "child", "concerned_adult")
-AGE_BANDS = ("under_7", "7_10", "11_13", "14_17")
+AGE_BANDS = ("under_7", "7_to_10", "11_to_13", "14_to_17")
 _PLACEHOLDER = re.compile(r"{{\s*([a-z0-9_]+)\s*}}")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -53,7 +53,7 @@ class Item:
     topic: str
     text: str
     audiences: tuple[str, ...]
-    age_bands: tuple[str, ...]
+    by_age: Mapping[str, str]  # age band -> the text for a child of that age
     buttons: tuple[Button, ...]
     sources: tuple[Source, ...]
     review_by: dt.date
@@ -62,6 +62,9 @@ class Item:
     @property
     def response_name(self) -> str:
         return f"utter_{self.key}"
+
+    def text_for(self, age_band: str | None) -> str:
+        return self.by_age.get(age_band or "", self.text)
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,12 @@ def _listed(raw: Any, allowed: tuple[str, ...], where: str, what: str) -> tuple[
     return values
 
 
+def _by_age(raw: Any, where: str) -> dict[str, str]:
+    variants = {str(band): str(text).strip() for band, text in (raw or {}).items()}
+    _listed(tuple(variants), AGE_BANDS, where, "age bands")
+    return variants
+
+
 def _load_resources(path: Path) -> dict[str, Resource]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))["resources"]
     resources = {}
@@ -151,7 +160,7 @@ def _load_topic(path: Path, content: Content) -> None:
             topic=topic,
             text=text,
             audiences=_listed(spec.get("audiences", raw.get("audiences")), AUDIENCES, where, "audiences"),
-            age_bands=_listed(spec.get("age_bands"), AGE_BANDS, where, "age bands"),
+            by_age=_by_age(spec.get("by_age"), where),
             buttons=tuple(Button(str(b["title"]), str(b["payload"])) for b in spec.get("buttons", [])),
             sources=_sources(spec.get("sources", raw.get("sources")), where),
             review_by=_date(spec.get("review_by", raw.get("review_by")), where),
@@ -168,16 +177,42 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
     return content
 
 
-def responses(content: Content, region: str) -> dict[str, list[dict[str, Any]]]:
-    """Rasa responses for every item, with resources filled in for `region`."""
+def _variation(content: Content, item: Item, region: str, age_band: str | None) -> dict[str, Any]:
+    variation: dict[str, Any] = {"text": content.fill(item.text_for(age_band), region, item.key)}
+    if item.buttons:
+        variation["buttons"] = [
+            {"title": content.fill(b.title, region, item.key), "payload": b.payload} for b in item.buttons
+        ]
+    return variation
+
+
+def _condition(region: str | None, age_band: str | None, by_age: bool) -> list[dict[str, Any]]:
+    condition = [{"type": "slot", "name": "region", "value": region}]
+    if by_age:
+        condition.append({"type": "slot", "name": "age_band", "value": age_band})
+    return condition
+
+
+def responses(content: Content, default_region: str) -> dict[str, list[dict[str, Any]]]:
+    """Rasa responses for every item, one variation per region and age band it differs for.
+
+    Rasa prefers a variation whose conditions all match the slots, and picks at random among
+    several, so the conditions are exclusive: each names the `region` slot (unset means the
+    deployment's region) and, for items written per age, the `age_band` slot too. The
+    unconditional variation is the deployment's region for a child of unknown age.
+    """
     out: dict[str, list[dict[str, Any]]] = {}
     for item in content.items.values():
-        response: dict[str, Any] = {"text": content.render(item.key, region)}
-        if item.buttons:
-            response["buttons"] = [
-                {"title": content.fill(b.title, region, item.key), "payload": b.payload} for b in item.buttons
-            ]
-        out[item.response_name] = [response]
+        default = _variation(content, item, default_region, None)
+        variations = [default]
+        for slot_region in (None, *REGIONS):
+            region = slot_region or default_region
+            for age_band in (None, *AGE_BANDS) if item.by_age else (None,):
+                variation = _variation(content, item, region, age_band)
+                if item.by_age or variation != default:
+                    variation["condition"] = _condition(slot_region, age_band, bool(item.by_age))
+                    variations.append(variation)
+        out[item.response_name] = variations
     return out
 
 

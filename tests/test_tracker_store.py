@@ -30,7 +30,7 @@ version: "3.1"
 intents: [greet, report_danger]
 slots:
   region: {type: text, mappings: [{type: custom}]}
-  age_band: {type: categorical, values: [under_7, 7_10, 11_13, 14_17], mappings: [{type: custom}]}
+  age_band: {type: categorical, values: [under_7, 7_to_10, 11_to_13, 14_to_17], mappings: [{type: custom}]}
   requested_slot: {type: any, mappings: [{type: custom}]}
 responses:
   utter_greet: [{text: hi}]
@@ -89,7 +89,7 @@ async def test_long_conversation_keeps_every_event_once_and_reads_a_bounded_wind
     sender = f"test-{uuid.uuid4()}"
     turns = [_turn(n) for n in range(30)]
     turns[2] += [SlotSet("region", "ie")]
-    turns[5] += [SlotSet("age_band", "11_13"), ActiveLoop("triage_form"), SlotSet("requested_slot", "age_band")]
+    turns[5] += [SlotSet("age_band", "11_to_13"), ActiveLoop("triage_form"), SlotSet("requested_slot", "age_band")]
 
     await _converse(store, sender, turns)
 
@@ -109,12 +109,12 @@ async def test_slots_reset_and_restart_are_honoured_at_the_window_start(store):
     sender = f"test-{uuid.uuid4()}"
     turns = [_turn(n) for n in range(10)]
     turns[1] += [SlotSet("region", "us")]
-    turns[3] += [AllSlotsReset(), SlotSet("age_band", "7_10")]
+    turns[3] += [AllSlotsReset(), SlotSet("age_band", "7_to_10")]
     await _converse(store, sender, turns)
 
     window = await store.retrieve(sender)
     assert window.get_slot("region") is None
-    assert window.get_slot("age_band") == "7_10"
+    assert window.get_slot("age_band") == "7_to_10"
 
     await _converse(store, sender, [[Restarted(), ActionExecuted("action_listen")], _turn(99)])
     after_restart = await store.retrieve(sender)

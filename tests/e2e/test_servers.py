@@ -74,8 +74,7 @@ def test_the_action_server_answers_with_the_configured_school_contact(servers):
     reply = texts(say(servers.rest_url, str(uuid.uuid4()), "who is the designated safeguarding lead"))
 
     assert reply == [
-        "At Oak Primary, the Designated Safeguarding Lead (DSL) is Ms Patel. Tell them at once about any worry. "
-        "If a child is in danger right now, call 999."
+        "At Oak Primary, the Designated Safeguarding Lead (DSL) is Ms Patel. Tell them at once about any worry."
     ]
 
 
