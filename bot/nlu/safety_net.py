@@ -1,0 +1,128 @@
+"""A rule-based safety net behind the intent classifier: danger is never missed.
+
+It reads the spaCy doc of each message with `Matcher`s built from `bot.nlu.safety_patterns`
+and, when it recognises immediate danger, abuse imagery seen online or sexual extortion, sets
+the intent to that route with full confidence, whatever the classifier thought (the
+classifier's guess stays in the ranking). When the classifier itself predicts danger, the
+confidence is raised too, so the fallback classifier never turns a danger message into
+"sorry, I didn't understand"; only a message that is plainly hypothetical or about the past
+("what if she ever meets someone", "two years ago") loses a danger guess that no pattern backs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from bot.nlu import safety_patterns as patterns
+
+DANGER, IMAGERY, EXTORTION = "report_danger", "report_imagery", "report_sextortion"
+NOT_DANGER = ""  # a verdict that takes the danger route away from a classifier's guess
+# Intents whose guidance already fits a message that also has imagery or extortion words:
+# a child telling their own story, an adult worried about someone's viewing, someone seeking
+# material (refused), a child's own image being shared.
+_KEEPS_IMAGERY = {"request_abuse_material", "report_adult_behaviour", "report_own_thoughts", "report_shared_image",
+                  "disclose_as_child", DANGER, EXTORTION}  # fmt: skip
+_KEEPS_EXTORTION = {"disclose_as_child", DANGER, "request_abuse_material"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    intent: str
+    reason: str
+
+
+class SafetyMatchers:
+    """The compiled patterns for one spaCy vocabulary."""
+
+    def __init__(self, vocab: Vocab) -> None:
+        self.markers = PhraseMatcher(vocab, attr="LOWER")
+        self.markers.add("NOW", [Doc(vocab, words=m.split()) for m in patterns.NOW_MARKERS])
+        self.markers.add("HYPOTHETICAL", [Doc(vocab, words=m.split()) for m in patterns.HYPOTHETICAL_MARKERS])
+        self.events = Matcher(vocab)
+        for family, family_patterns in {**patterns.STRONG_DANGER, **patterns.HAPPENING}.items():
+            self.events.add(family, family_patterns)
+        self.events.add("IMAGERY_TERMS", patterns.IMAGERY_TERMS)
+        self.events.add("IMAGERY_SEEN", patterns.IMAGERY_SEEN)
+        self.events.add("EXTORTION", patterns.EXTORTION)
+
+    def assess(self, doc: Doc, predicted: str | None = None) -> Verdict | None:
+        """The route `doc` must take, or None to leave the classifier's intent alone."""
+        lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])  # the phrase markers ignore case
+        markers = {doc.vocab.strings[label] for label, _, _ in self.markers(lowered)}
+        found = {doc.vocab.strings[label] for label, _, _ in self.events(doc)}
+        hypothetical, now = "HYPOTHETICAL" in markers, "NOW" in markers
+        strong = sorted(found & set(patterns.STRONG_DANGER))
+        if strong and (now or not hypothetical):  # "the man from last year is outside now" still counts
+            return Verdict(DANGER, strong[0])
+        happening = sorted(found & set(patterns.HAPPENING))
+        if happening and now and not hypothetical:
+            return Verdict(DANGER, f"{happening[0]}_now")
+        if predicted == DANGER and hypothetical:
+            return Verdict(NOT_DANGER, "hypothetical_or_past")
+        if {"IMAGERY_TERMS", "IMAGERY_SEEN"} <= found and predicted not in _KEEPS_IMAGERY:
+            return Verdict(IMAGERY, "imagery_seen")
+        if "EXTORTION" in found and predicted not in _KEEPS_EXTORTION:
+            return Verdict(EXTORTION, "extortion")
+        return None
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class SafetyNet(GraphComponent):
+    """Overrides the intent when the safety patterns fire (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._matchers: dict[int, SafetyMatchers] = {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyNet:
+        return cls()
+
+    def _for(self, vocab: Vocab) -> SafetyMatchers:
+        if id(vocab) not in self._matchers:
+            self._matchers[id(vocab)] = SafetyMatchers(vocab)
+        return self._matchers[id(vocab)]
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            doc = message.get(SPACY_DOCS[TEXT])
+            if doc is None:
+                continue
+            predicted = (message.get(INTENT) or {}).get("name")
+            verdict = self._for(doc.vocab).assess(doc, predicted)
+            if verdict is None and predicted == DANGER:
+                verdict = Verdict(DANGER, "classifier")
+            if verdict is not None:
+                _route(message, verdict)
+        return messages
+
+
+def _route(message: Message, verdict: Verdict) -> None:
+    dropped = (DANGER,) if verdict.intent == NOT_DANGER else (verdict.intent,)
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") not in dropped]
+    if verdict.intent == NOT_DANGER:
+        # "What if she ever meets someone?": the classifier's best guess that is not danger.
+        top = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 0.0}
+        message.set(INTENT, top, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+    else:
+        message.set(INTENT, {"name": verdict.intent, "confidence": 1.0}, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [{"name": verdict.intent, "confidence": 1.0}, *ranking], add_to_output=True)
+    message.set("safety_net", verdict.reason, add_to_output=True)
