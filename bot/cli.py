@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("model", help="print the path of the model for the current inputs")
     evaluate = commands.add_parser("eval", help="score the shared development cases against the assistant")
     evaluate.add_argument("--shared", type=Path, default=PROJECT_DIR.parent / "shared")
+    evaluate.add_argument("--cases-only", action="store_true", help="skip the NLU cross-validation and held-out test")
     args = parser.parse_args(argv)
 
     try:
@@ -120,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             print(model_path())
             return 0
         if args.command == "eval":
-            from bot.evaluate import run_cases
+            from bot.evaluate import evaluate
 
-            return run_cases(args.shared)
+            return evaluate(args.shared, cases_only=args.cases_only)
         return _shell(settings)
     except (SettingsError, ContentError) as error:
         print(f"Cannot start: {error}", file=sys.stderr)

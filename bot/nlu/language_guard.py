@@ -1,10 +1,10 @@
 """Recognise messages that are not in English, so they get an honest English reply.
 
 The classifier has only English to go on and would force a foreign message into some English
-intent, even danger. This component counts how many of a message's words are English: common
-in English web text (spacy-lookups-data's frequency table, shipped with the package) or used in
-our English training data (app names, text-speak). Too few, and it sets the intent
-`use_other_language`. A danger route that the safety net found in the words themselves is
+intent, even danger. This component scores how English a message's words are: their frequency
+in English web text (spacy-lookups-data's table, shipped with the package), with the words of
+our English training data (app names, text-speak) counted as common. Too rare on average, and
+it sets the intent `use_other_language`. A danger route that the safety net found in the words themselves is
 never overridden. The word list is made at training time and kept in the model.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -24,43 +25,50 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 OTHER_LANGUAGE = "use_other_language"
-# A word at least this frequent (log probability) in English web text counts as English.
-_COMMON = -13.0
-# Below this share of English words a message of several words is not English.
-_MIN_ENGLISH_SHARE = 0.5
-_MIN_WORDS = 3
-_WORDS_FILE = "english_words.txt"
+# How common each word is in English (log probability); rarer words than KEPT are not kept
+# and count as UNKNOWN, like words with accents, which English hardly uses.
+_KEPT = -15.0
+_UNKNOWN = -20.0
+# Words of our own English training data (app names, text-speak) count as at least this common.
+_OWN_WORD = -9.0
+# A message of at least MIN_WORDS words whose words are on average rarer than this is not English.
+_THRESHOLD = -11.0
+_MIN_WORDS = 4
+_WORDS_FILE = "english_words.json"
 # Verdicts of the safety net that came from its patterns, not from the classifier.
 _CLASSIFIER_VERDICTS = (None, "classifier", "hypothetical_or_past")
 
 
 def words_of(text: str) -> list[str]:
-    words = ["".join(c for c in token if c.isalpha()) for token in text.lower().split()]
-    return [w for w in words if w]
+    return [w for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) >= 2]
 
 
-def common_english_words() -> set[str]:
+def english_frequencies() -> dict[str, float]:
     table = resources.files("spacy_lookups_data") / "data" / "en_lexeme_prob.json.gz"
     with table.open("rb") as raw, gzip.open(raw) as unpacked:
-        return {word for word, probability in json.load(unpacked).items() if probability >= _COMMON}
+        return {word: p for word, p in json.load(unpacked).items() if p >= _KEPT and word.isascii()}
 
 
-def is_other_language(text: str, english: set[str]) -> bool:
+def is_other_language(text: str, english: dict[str, float]) -> bool:
     letters = [c for c in text if c.isalpha()]
     if letters and sum(1 for c in letters if c.isascii()) / len(letters) < 0.5:
         return True  # mostly another script: Arabic, Cyrillic, Chinese...
     words = words_of(text)
-    return len(words) >= _MIN_WORDS and sum(w in english for w in words) / len(words) < _MIN_ENGLISH_SHARE
+    if len(words) < _MIN_WORDS:
+        return False  # too short to tell; the classifier has examples of short ones
+    return sum(english.get(w, _UNKNOWN) for w in words) / len(words) < _THRESHOLD
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LanguageGuard(GraphComponent):
     """Sets `use_other_language` for messages that are not in English (see the module docstring)."""
 
-    def __init__(self, model_storage: ModelStorage, resource: Resource, english: set[str] | None = None) -> None:
+    def __init__(
+        self, model_storage: ModelStorage, resource: Resource, english: dict[str, float] | None = None
+    ) -> None:
         self._model_storage = model_storage
         self._resource = resource
-        self.english = english or set()
+        self.english = english or {}
 
     @classmethod
     def create(
@@ -73,12 +81,13 @@ class LanguageGuard(GraphComponent):
         return cls(model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        english = common_english_words()
+        english = english_frequencies()
         for example in training_data.intent_examples:
             if example.get(INTENT) != OTHER_LANGUAGE:
-                english.update(words_of(example.get(TEXT) or ""))
+                for word in words_of(example.get(TEXT) or ""):
+                    english[word] = max(english.get(word, _OWN_WORD), _OWN_WORD)
         with self._model_storage.write_to(self._resource) as directory:
-            (directory / _WORDS_FILE).write_text("\n".join(sorted(english)), encoding="utf-8")
+            (directory / _WORDS_FILE).write_text(json.dumps(english, sort_keys=True), encoding="utf-8")
         self.english = english
         return self._resource
 
@@ -92,7 +101,7 @@ class LanguageGuard(GraphComponent):
         **kwargs: Any,
     ) -> LanguageGuard:
         with model_storage.read_from(resource) as directory:
-            english = set((directory / _WORDS_FILE).read_text(encoding="utf-8").split("\n"))
+            english = json.loads((directory / _WORDS_FILE).read_text(encoding="utf-8"))
         return cls(model_storage, resource, english)
 
     def process(self, messages: list[Message]) -> list[Message]:

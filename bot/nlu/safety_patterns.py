@@ -58,8 +58,10 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [{"LEMMA": {"IN": ["go", "be", "have"]}}, {"LOWER": "missing"}],
         [{"LOWER": {"IN": ["run", "ran", "running", "gone"]}}, {"LOWER": "away"}, {"LOWER": "with"}],
         [{"LOWER": {"IN": ["run", "ran", "running"]}}, {"LOWER": "off"}, {"LOWER": "with"}],
-        [_words("has", "hasn't", "hasnt", "not", "never", "didn't", "didnt"), {"LOWER": "come"}, {"LOWER": "home"}],
-        [_words("can't", "cant", "cannot"), {"LOWER": "find"}, _words("her", "him", "them", "my")],
+        [_words("has", "hasnt", "not", "never", "did", "didnt"), _words("n't", "not", "never"), {"LOWER": "come"},
+         {"LOWER": {"IN": ["home", "back"]}}],
+        [_words("ca", "can", "cant", "cannot"), _words("n't", "not", "find"), {"LOWER": "find", "OP": "?"},
+         _words("her", "him", "them", "my")],
     ],
     "with_a_stranger": [
         [_words("in"), _words("a", "his", "her", "the", "their"), _words("car", "van", "taxi"), {"LOWER": "with"}],

@@ -1,0 +1,163 @@
+"""The safety net: every pattern family fires on real wording, and near misses stay quiet."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu.safety_net import DANGER, EXTORTION, IMAGERY, SafetyMatchers, SafetyNet
+from bot.spacy_pipeline import PIPELINE_DIR, build_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return spacy.load(build_pipeline(PIPELINE_DIR))
+
+
+@pytest.fixture(scope="module")
+def matchers(nlp):
+    return SafetyMatchers(nlp.vocab)
+
+
+def verdict(nlp, matchers, text, predicted=None):
+    found = matchers.assess(nlp(text), predicted)
+    return (found.intent, found.reason) if found else (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        # meeting now or tonight
+        ("my 15 year old is meeting a guy from discord tonight", "meeting_now"),
+        ("she's gone to meet someone off instagram right now", "meeting_now"),
+        ("he is about to meet the man he talks to on roblox", "meeting_now"),
+        # with them now / in a car
+        ("my son is with a man he met online and won't answer", "with_a_stranger"),
+        ("my daughter got in a car with someone from snapchat", "with_a_stranger"),
+        # on camera now
+        ("someone is on video call with my son right now telling him to undress", "being_abused_now"),
+        ("a man is making my daughter strip on webcam at the moment", "being_abused_now"),
+        # at the door
+        ("there is a man at our door asking for my daughter", "coming_to_the_child"),
+        ("a guy from tiktok is on his way to our house", "coming_to_the_child"),
+        ("someone is waiting outside the school for a year 8 girl", "coming_to_the_child"),
+        # run away with, missing
+        ("she has run away with a man she met online", "missing"),
+        ("my boy hasn't come home and he was talking to an adult online", "missing"),
+        ("our foster child has gone missing", "missing"),
+        # threats to hurt or kill
+        ("he threatened to kill my son if he tells anyone", "threat_to_hurt"),
+        ("the man says he is going to hurt her", "threat_to_hurt"),
+        # self-harm
+        ("my son says he wants to kill himself after the messages", "self_harm"),
+        ("she's talking about suicide since the pictures got out", "self_harm"),
+        ("my daughter is self harming because of what he sent", "self_harm"),
+        # plain danger
+        ("emergency a child is in danger", "in_danger"),
+        ("please help, my son is not safe", "in_danger"),
+        # the present outweighs a past marker for strong signs
+        ("the man she met last year is outside our house now", "coming_to_the_child"),
+    ],
+)
+def test_danger_families_fire(nlp, matchers, text, family):
+    assert verdict(nlp, matchers, text) == (DANGER, family)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what should I do if she ever meets someone",
+        "he met her last year and it's over now",
+        "my son wants to meet his online friend at a gaming event next year",
+        "my daughter is on her phone right now, is that too much screen time?",
+        "what if my child is ever in danger online?",
+        "she met a stranger online two years ago and still won't talk about it",
+        "how do I talk to my son about meeting people from the internet",
+        "we watched a film tonight about online safety",
+        "how long should a 10 year old be on camera apps",
+        "my son used to talk to strangers on roblox",
+    ],
+)
+def test_near_misses_do_not_fire(nlp, matchers, text):
+    assert verdict(nlp, matchers, text)[0] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what should I do if she ever meets someone",
+        "my son wants to meet his gaming friend at a convention next year",
+    ],
+)
+def test_a_hypothetical_takes_a_danger_guess_away_from_the_classifier(nlp, matchers, text):
+    assert verdict(nlp, matchers, text, predicted=DANGER) == ("", "hypothetical_or_past")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I saw indecent images of children on a forum",
+        "came across a website with child abuse videos",
+        "how do I report csam I found",
+        "there was a link in a group chat to sexual pictures of kids",
+        "I clicked on something and it was images of children being abused",
+    ],
+)
+def test_imagery_seen_online_fires(nlp, matchers, text):
+    assert verdict(nlp, matchers, text) == (IMAGERY, "imagery_seen")
+
+
+@pytest.mark.parametrize(
+    ("text", "predicted"),
+    [
+        ("warning signs of online child abuse", None),
+        ("where can i find child porn", "request_abuse_material"),
+        ("I think my husband is looking at child abuse images on his laptop", "report_adult_behaviour"),
+        ("my daughter's nude photo is on a website", "report_shared_image"),
+    ],
+)
+def test_imagery_does_not_take_over_other_routes(nlp, matchers, text, predicted):
+    assert verdict(nlp, matchers, text, predicted)[0] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "someone is blackmailing my son",
+        "my daughter is being sextorted on snapchat",
+        "they're threatening to post his nudes unless he pays",
+        "a man is demanding money or he'll send the pictures to her friends",
+        "he says he will leak her photos",
+    ],
+)
+def test_extortion_fires(nlp, matchers, text):
+    assert verdict(nlp, matchers, text)[0] == EXTORTION
+
+
+def test_a_child_telling_their_own_story_keeps_the_child_route(nlp, matchers):
+    assert verdict(nlp, matchers, "im 13 and someone is blackmailing me", "disclose_as_child")[0] is None
+
+
+def test_component_routes_with_full_confidence_and_keeps_the_guess(nlp):
+    message = Message.build(text="my daughter is meeting a man from snapchat tonight")
+    message.set("text_spacy_doc", nlp(message.get("text")))
+    message.set("intent", {"name": "ask_how_to_talk", "confidence": 0.4})
+    message.set("intent_ranking", [{"name": "ask_how_to_talk", "confidence": 0.4}])
+
+    [routed] = SafetyNet().process([message])
+
+    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
+    assert [r["name"] for r in routed.get("intent_ranking")] == [DANGER, "ask_how_to_talk"]
+
+
+def test_component_raises_a_danger_guess_above_the_fallback(nlp):
+    message = Message.build(text="help him please")
+    message.set("text_spacy_doc", nlp(message.get("text")))
+    message.set("intent", {"name": DANGER, "confidence": 0.2})
+    message.set("intent_ranking", [{"name": DANGER, "confidence": 0.2}])
+
+    [routed] = SafetyNet().process([message])
+
+    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
+    assert routed.get("safety_net") == "classifier"
