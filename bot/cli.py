@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("model", help="print the path of the model for the current inputs")
     eval_parser = commands.add_parser("eval", help="score the shared development cases against the assistant")
     eval_parser.add_argument("--shared", type=Path, default=PROJECT_DIR.parent / "shared")
-    eval_parser.add_argument("--cases-only", action="store_true", help="skip the NLU cross-validation and held-out test")
+    eval_parser.add_argument(
+        "--cases-only", action="store_true", help="skip the NLU cross-validation and held-out test"
+    )
     args = parser.parse_args(argv)
 
     try:

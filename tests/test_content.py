@@ -10,7 +10,7 @@ import pytest
 import textstat
 import yaml
 
-from bot.content import AUDIENCES, load_content, responses
+from bot.content import AGE_BANDS, AUDIENCES, load_content, responses
 from bot.settings import PROJECT_DIR, REGIONS
 
 CONTENT = load_content()
@@ -85,3 +85,27 @@ def test_the_generated_domain_is_what_rasa_reads(domain):
 def test_no_response_is_written_in_rasa_yaml():
     for path in [PROJECT_DIR / "domain.yml", *Path(PROJECT_DIR / "data").rglob("*.yml")]:
         assert "responses" not in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}), path
+
+
+def test_every_region_and_age_gets_exactly_one_variation():
+    generated = responses(CONTENT, "uk")
+    for name, variations in generated.items():
+        item = CONTENT.items[name.removeprefix("utter_")]
+        for region in (None, *REGIONS):
+            for age in (None, *AGE_BANDS):
+                slots = {"region": region, "age_band": age}
+                matching = [v for v in variations[1:] if all(slots[c["name"]] == c["value"] for c in v["condition"])]
+                assert len(matching) <= 1, (name, slots)
+                chosen = matching[0] if matching else variations[0]
+                expected_age = age if item.by_age else None
+                assert chosen["text"] == CONTENT.fill(item.text_for(expected_age), region or "uk", name)
+
+
+def test_a_user_abroad_gets_their_countrys_numbers():
+    variations = responses(CONTENT, "uk")["utter_danger_call_emergency"]
+
+    assert variations[0]["text"].startswith("Call 999 now")
+    by_region = {v["condition"][0]["value"]: v["text"] for v in variations[1:]}
+    assert by_region["ie"].startswith("Call 112 or 999 now")
+    assert by_region["us"].startswith("Call 911 now")
+    assert by_region["au"].startswith("Call 000 now")

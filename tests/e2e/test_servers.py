@@ -64,6 +64,20 @@ def test_danger_gets_the_emergency_number_in_the_first_message(servers):
     assert any("not to blame" in text for text in reply)
 
 
+def test_someone_in_another_country_gets_that_countrys_numbers(servers):
+    sender = str(uuid.uuid4())
+    say(servers.rest_url, sender, "hi, we live in Ireland")
+    reply = texts(say(servers.rest_url, sender, "a man from snapchat is outside our house right now"))
+
+    assert reply[0].startswith("Call 112 or 999 now")
+
+
+def test_talk_guidance_follows_the_childs_age(servers):
+    reply = texts(say(servers.rest_url, str(uuid.uuid4()), "how do i talk to my 6 year old about the internet"))
+
+    assert "young children" in reply[0]
+
+
 def test_imagery_is_routed_to_the_iwf(servers):
     reply = texts(say(servers.rest_url, str(uuid.uuid4()), "where do I report child abuse images I saw online"))
 
