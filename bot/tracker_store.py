@@ -16,6 +16,7 @@ keeps every event in the same `events` table (same schema, so Rasa's tools still
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -26,8 +27,9 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.common import all_subclasses
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +37,26 @@ SQLEvent = SQLTrackerStore.SQLEvent
 # Rasa indexes only `sender_id`; the window queries filter on the event type as well.
 sa.Index("ix_events_sender_id_type_name", SQLEvent.sender_id, SQLEvent.type_name)
 
-DEFAULT_WINDOW_TURNS = 8
+DEFAULT_WINDOW_TURNS = 5  # MemoizationPolicy's max_history (3) plus the rules' look-back
 _BOUNDARY_TYPES = ("session_started", "restart")
 _PERSISTED = "_talk_together_persisted"  # attribute on a tracker: events already stored
+
+
+@functools.cache
+def _event_classes() -> dict[str, type[Event]]:
+    classes: dict[str, type[Event]] = {}
+    for cls in all_subclasses(Event):
+        classes.setdefault(cls.type_name, cls)
+    return classes
+
+
+def _event(data: dict[str, Any]) -> Event:
+    """`Event.from_parameters`, without walking every Event subclass for every event."""
+    cls = _event_classes().get(data.get("event", ""))
+    event = cls._from_parameters(data) if cls else Event.from_parameters(data)
+    if event is None:
+        raise ValueError(f"cannot read a stored event of type {data.get('event')!r}")
+    return event
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -56,10 +75,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(url: str) -> sa.engine.Engine:
     """An engine for `url`, with the SQLite settings this store relies on."""
-    engine = sa.create_engine(url, future=True, **create_engine_kwargs(url))
-    if engine.dialect.name == "sqlite":
+    if url.startswith("sqlite"):
+        # SQLAlchemy 1.4 opens and closes a SQLite file for every session by default; closing
+        # the last connection checkpoints the WAL, which cost more than the rest of a turn.
+        engine = sa.create_engine(
+            url,
+            future=True,
+            poolclass=sa.pool.QueuePool,
+            pool_size=5,
+            max_overflow=5,
+            connect_args={"check_same_thread": False},  # the pool hands a connection to one user at a time
+        )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+        return engine
+    return sa.create_engine(url, future=True, **create_engine_kwargs(url))
 
 
 class TalkTrackerStore(SQLTrackerStore):
@@ -100,7 +129,7 @@ class TalkTrackerStore(SQLTrackerStore):
             events = self._windowed_events(session, sender_id)
         if not events or self.domain is None:
             return None
-        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_events(sender_id, [_event(data) for data in events], self.domain.slots)
         setattr(tracker, _PERSISTED, len(tracker.events))
         return tracker
 
