@@ -26,6 +26,7 @@ RESOURCES_FILE = CONTENT_DIR / "resources.yml"
 DOMAIN_DIR = VAR_DIR / "domain"
 AUDIENCES = ("parent", "carer", "school_staff", "child", "concerned_adult")
 AGE_BANDS = ("under_7", "7_to_10", "11_to_13", "14_to_17")
+AGE_SLOT_VALUES = (*AGE_BANDS, "unknown")  # "I'd rather not say" gets the text for any age
 _PLACEHOLDER = re.compile(r"{{\s*([a-z0-9_]+)\s*}}")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -79,6 +80,7 @@ class Resource:
 class Content:
     items: dict[str, Item] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)
+    suggestions: dict[str, str] = field(default_factory=dict)  # intent -> button title for "did you mean"
 
     def render(self, key: str, region: str) -> str:
         """The text of item `key` with its resources filled in for `region`."""
@@ -145,6 +147,7 @@ def _load_resources(path: Path) -> dict[str, Resource]:
 def _load_topic(path: Path, content: Content) -> None:
     topic = path.stem
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    content.suggestions.update({str(intent): str(title) for intent, title in (raw.get("suggestions") or {}).items()})
     for spec in raw.get("items", []):
         key = str(spec.get("key", ""))
         where = f"{path.name} {key or '(item without key)'}"
@@ -207,7 +210,7 @@ def responses(content: Content, default_region: str) -> dict[str, list[dict[str,
         variations = [default]
         for slot_region in (None, *REGIONS):
             region = slot_region or default_region
-            for age_band in (None, *AGE_BANDS) if item.by_age else (None,):
+            for age_band in (None, *AGE_SLOT_VALUES) if item.by_age else (None,):
                 variation = _variation(content, item, region, age_band)
                 if item.by_age or variation != default:
                     variation["condition"] = _condition(slot_region, age_band, bool(item.by_age))

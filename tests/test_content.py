@@ -10,7 +10,7 @@ import pytest
 import textstat
 import yaml
 
-from bot.content import AGE_BANDS, AUDIENCES, load_content, responses
+from bot.content import AGE_SLOT_VALUES, AUDIENCES, load_content, responses
 from bot.settings import PROJECT_DIR, REGIONS
 
 CONTENT = load_content()
@@ -29,6 +29,9 @@ BANNED = [
 
 def _used_responses() -> set[str]:
     used = {"utter_default"}  # sent by Rasa's action_default_fallback
+    domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
+    for form, spec in (domain.get("forms") or {}).items():  # a form asks with utter_ask_<form>_<slot>
+        used |= {f"utter_ask_{form}_{slot}" for slot in spec["required_slots"]}
     for path in [*(PROJECT_DIR / "data").rglob("*.yml"), *(PROJECT_DIR / "actions").rglob("*.py")]:
         used |= set(re.findall(r"(?<![\w.])utter_[a-z0-9_]+\b(?!\()", path.read_text(encoding="utf-8")))
     return used
@@ -92,7 +95,7 @@ def test_every_region_and_age_gets_exactly_one_variation():
     for name, variations in generated.items():
         item = CONTENT.items[name.removeprefix("utter_")]
         for region in (None, *REGIONS):
-            for age in (None, *AGE_BANDS):
+            for age in (None, *AGE_SLOT_VALUES):
                 slots = {"region": region, "age_band": age}
                 matching = [v for v in variations[1:] if all(slots[c["name"]] == c["value"] for c in v["condition"])]
                 assert len(matching) <= 1, (name, slots)
@@ -109,3 +112,9 @@ def test_a_user_abroad_gets_their_countrys_numbers():
     assert by_region["ie"].startswith("Call 112 or 999 now")
     assert by_region["us"].startswith("Call 911 now")
     assert by_region["au"].startswith("Call 000 now")
+
+
+def test_did_you_mean_suggestions_name_real_intents(domain):
+    assert CONTENT.suggestions
+    intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
+    assert set(CONTENT.suggestions) <= intents

@@ -25,6 +25,9 @@ def found(text: str) -> dict[str, str]:
         ("rules for my toddler and the ipad", "under_7"),
         ("my 16 yr old", "14_to_17"),
         ("my granddaughter, aged 9", "7_to_10"),
+        ("14", "14_to_17"),
+        ("about 6", "under_7"),
+        ("nine and a half", "7_to_10"),
     ],
 )
 def test_age_bands(text, band):

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
+from rasa.shared.core.constants import DEFAULT_ACTION_NAMES
 
 from bot.content import load_content
 from bot.settings import PROJECT_DIR
@@ -24,6 +25,11 @@ HARMED_CHILD_INTENTS = [
 NOT_TO_BLAME = re.compile(
     r"not to blame|not (your|their|his|her|your child's|the child's) fault|never the child's fault"
 )
+
+
+def _static(action: str) -> bool:
+    """Answered by the Rasa server itself: a response or one of Rasa's built-in actions."""
+    return action.startswith("utter_") or action in DEFAULT_ACTION_NAMES
 
 
 def _flows() -> Iterator[tuple[str, list[dict]]]:
@@ -59,14 +65,16 @@ def test_every_reply_about_a_harmed_child_says_they_are_not_to_blame(intent):
 def test_danger_is_answered_with_the_emergency_number_first_and_statically():
     for name, actions in _replies_to("report_danger"):
         assert actions[0] == "utter_danger_call_emergency", name
-        assert all(a.startswith("utter_") for a in actions), f"{name}: a custom action could be down"
+        assert all(a.startswith("utter_") or a in DEFAULT_ACTION_NAMES for a in actions), (
+            f"{name}: needs the action server"
+        )
     assert CONTENT.items["danger_call_emergency"].text.startswith("Call {{emergency}} now")
 
 
 def test_imagery_is_answered_with_the_report_page_and_statically():
     for name, actions in _replies_to("report_imagery"):
         assert actions[0] == "utter_imagery_report", name
-        assert all(a.startswith("utter_") for a in actions), name
+        assert all(_static(a) for a in actions), name
     assert "{{imagery_report}}" in CONTENT.items["imagery_report"].text
     assert CONTENT.render("imagery_report", "uk").count("iwf.org.uk/report") == 1
 

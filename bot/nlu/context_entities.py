@@ -55,6 +55,8 @@ _AGE_PATTERNS = [
                r"(?!\s*(?:hours?|hrs?|mins?|minutes?|days?|weeks?|months?|%|pounds|quid|times|pm|am|o'?clock"
                r"|:|\.\d))"),
 ]  # fmt: skip
+# A whole message that is just an age: the answer to "How old is the child?"
+_BARE_AGE = re.compile(rf"^\s*(?:about|around|nearly|almost|only)?\s*{_NUMBER}(?:\s*and a half)?\s*[.!]?\s*$")
 _SCHOOL_YEAR = re.compile(r"\b(?:year|yr|y)\s?(\d{1,2})\b(?!\s*(?:old|olds))")
 _AGE_WORDS = [
     (re.compile(r"\b(?:toddler|baby|preschool(?:er)?|nursery|reception class|little one)s?\b"), "under_7"),
@@ -99,7 +101,7 @@ def _entity(name: str, value: str, match: re.Match[str]) -> dict[str, Any]:
 
 
 def _ages(text: str) -> Iterator[dict[str, Any]]:
-    for pattern in _AGE_PATTERNS:
+    for pattern in (*_AGE_PATTERNS, _BARE_AGE):
         for match in pattern.finditer(text):
             raw = match.group(1)
             band = age_band(int(raw) if raw.isdigit() else _NUMBER_WORDS[raw])
