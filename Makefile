@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 RASA := $(PY) -m rasa
 RESULTS := var/results
 
-.PHONY: help install lock build train run shell test lint types unit validate story-test e2e eval bench clean
+.PHONY: help install lock build train run shell test lint types unit validate story-test e2e chromium eval bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -66,8 +66,11 @@ story-test: train ## Test stories in tests/test_stories, any wrong prediction fa
 	$(RASA) test core --stories tests/test_stories --model "$$($(PY) -m bot model)" \
 		--fail-on-prediction-errors --out $(RESULTS)/stories
 
-e2e: train ## Start the real servers on free ports and talk to them
+e2e: train chromium ## Start the real servers on free ports; talk to them over REST and in Chromium
 	$(PY) -m pytest -m e2e
+
+chromium: ## Install Debian's Chromium for the browser tests (apt, needs root)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 eval: train ## Cases from ../shared/eval against a running assistant
 	$(PY) -m bot eval --shared $(SHARED)

@@ -16,7 +16,7 @@ def _build(settings: Settings) -> None:
     from bot.spacy_pipeline import build_pipeline
 
     build_pipeline()
-    build_domain(settings.region)
+    build_domain(settings)
 
 
 def _train(settings: Settings) -> Path:
@@ -38,6 +38,19 @@ def _stop_on_signals() -> None:
         signal.signal(signum, interrupt)
 
 
+def _purge(settings: Settings) -> int:
+    """Delete conversations older than the retention period; also checks the database answers."""
+    import datetime as dt
+
+    from bot.tracker_store import TalkTrackerStore
+
+    store = TalkTrackerStore(url=settings.database_url)
+    try:
+        return store.purge(dt.timedelta(days=settings.retention_days))
+    finally:
+        store.engine.dispose()
+
+
 def _run(settings: Settings, train: bool) -> int:
     from bot.launcher import Servers
     from bot.training import model_path
@@ -46,6 +59,8 @@ def _run(settings: Settings, train: bool) -> int:
     if not model.exists():
         print(f"No model at {model}: run `python -m bot train` first.", file=sys.stderr)
         return 1
+    purged = _purge(settings)
+    print(f"Removed {purged} conversation(s) older than {settings.retention_days} days.")
     servers = Servers(settings, model)
     _stop_on_signals()
     try:
@@ -53,8 +68,9 @@ def _run(settings: Settings, train: bool) -> int:
         servers.wait_until_ready()
         print(
             "\nTalk Together is running.\n"
+            f"  Demo school page with the chat widget:  {servers.demo_url}\n"
             f"  REST channel:  POST {servers.rest_url}\n"
-            f"  socket.io:     http://127.0.0.1:{settings.port}/socket.io\n"
+            f"  Widget script: {servers.base_url}/widget.js (socket.io at {servers.base_url}/socket.io)\n"
             "  Stop with Ctrl-C.\n",
             flush=True,
         )
@@ -74,8 +90,8 @@ def _shell(settings: Settings) -> int:
     servers.processes["actions"] = subprocess.Popen(
         actions_command(settings), cwd=PROJECT_DIR, env=env, start_new_session=True
     )
-    config = write_runtime_config(settings)
-    command = [sys.executable, "-m", "rasa", "shell", "--model", str(model), "--endpoints", str(config["endpoints"])]
+    endpoints = write_runtime_config(settings)
+    command = [sys.executable, "-m", "rasa", "shell", "--model", str(model), "--endpoints", str(endpoints)]
     try:
         return subprocess.run(command, cwd=PROJECT_DIR, env=env).returncode
     except KeyboardInterrupt:
@@ -94,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-train", action="store_true", help="use the existing model, never train")
     commands.add_parser("shell", help="chat in the terminal")
     commands.add_parser("model", help="print the path of the model for the current inputs")
+    commands.add_parser("purge", help="delete conversations older than TT_RETENTION_DAYS (run daily)")
     eval_parser = commands.add_parser("eval", help="score the shared development cases against the assistant")
     eval_parser.add_argument("--shared", type=Path, default=PROJECT_DIR.parent / "shared")
     eval_parser.add_argument(
@@ -106,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             from bot.content import load_content
 
-            load_content()
+            load_content(settings=settings)
             print(f"Settings and content are valid (region {settings.region}).")
             return 0
         if args.command == "build":
@@ -117,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             return _run(settings, train=not args.no_train)
+        if args.command == "purge":
+            print(f"Removed {_purge(settings)} conversation(s) older than {settings.retention_days} days.")
+            return 0
         if args.command == "model":
             from bot.training import model_path
 

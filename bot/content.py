@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot.settings import PROJECT_DIR, REGIONS, VAR_DIR
+from bot.settings import PROJECT_DIR, REGIONS, VAR_DIR, Settings, load_settings
 
 CONTENT_DIR = PROJECT_DIR / "content"
 RESOURCES_FILE = CONTENT_DIR / "resources.yml"
@@ -81,6 +81,7 @@ class Content:
     items: dict[str, Item] = field(default_factory=dict)
     resources: dict[str, Resource] = field(default_factory=dict)
     suggestions: dict[str, str] = field(default_factory=dict)  # intent -> button title for "did you mean"
+    values: dict[str, str] = field(default_factory=dict)  # deployment settings content may show
 
     def render(self, key: str, region: str) -> str:
         """The text of item `key` with its resources filled in for `region`."""
@@ -88,6 +89,8 @@ class Content:
 
     def fill(self, text: str, region: str, where: str) -> str:
         def value(match: re.Match[str]) -> str:
+            if match.group(1) in self.values:
+                return self.values[match.group(1)]
             resource = self.resources.get(match.group(1))
             if resource is None:
                 raise ContentError(f"{where}: unknown resource {{{{{match.group(1)}}}}}")
@@ -171,9 +174,15 @@ def _load_topic(path: Path, content: Content) -> None:
         )
 
 
-def load_content(directory: Path = CONTENT_DIR) -> Content:
+def deployment_values(settings: Settings) -> dict[str, str]:
+    """Settings that content may show, as {{name}}."""
+    return {"retention_days": str(settings.retention_days)}
+
+
+def load_content(directory: Path = CONTENT_DIR, settings: Settings | None = None) -> Content:
     """Read every topic file and the resource registry, checking their structure."""
-    content = Content(resources=_load_resources(directory / RESOURCES_FILE.name))
+    values = deployment_values(settings or load_settings())
+    content = Content(resources=_load_resources(directory / RESOURCES_FILE.name), values=values)
     for path in sorted(directory.glob("*.yml")):
         if path.name != RESOURCES_FILE.name:
             _load_topic(path, content)
@@ -219,9 +228,10 @@ def responses(content: Content, default_region: str) -> dict[str, list[dict[str,
     return out
 
 
-def build_domain(region: str, target: Path = DOMAIN_DIR, content: Content | None = None) -> Path:
+def build_domain(settings: Settings, target: Path = DOMAIN_DIR) -> Path:
     """Write the generated responses beside a link to `domain.yml`; return the folder."""
-    content = content or load_content()
+    content = load_content(settings=settings)
+    region = settings.region
     target.mkdir(parents=True, exist_ok=True)
     link = target / "domain.yml"
     if not link.is_symlink():

@@ -40,39 +40,24 @@ def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> dict[str, Path]:
+def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> Path:
+    """The endpoints file Rasa reads: action server and tracker store from the settings."""
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints = {
         "action_endpoint": {"url": settings.action_server_url},
         "tracker_store": {"type": "bot.tracker_store.TalkTrackerStore", "url": settings.database_url},
     }
-    credentials = {
-        "rest": None,
-        "socketio": {
-            "user_message_evt": "user_uttered",
-            "bot_message_evt": "bot_uttered",
-            "session_persistence": True,
-        },
-    }
-    paths = {"endpoints": run_dir / "endpoints.yml", "credentials": run_dir / "credentials.yml"}
-    for name, data in (("endpoints", endpoints), ("credentials", credentials)):
-        paths[name].write_text("# Written by bot/launcher.py from the settings.\n" + yaml.safe_dump(data))
-    return paths
+    path = run_dir / "endpoints.yml"
+    path.write_text("# Written by bot/launcher.py from the settings.\n" + yaml.safe_dump(endpoints))
+    return path
 
 
-def rasa_command(settings: Settings, model: Path, config: dict[str, Path]) -> list[str]:
-    command = [
-        sys.executable, "-m", "rasa", "run",
-        "--model", str(model),
-        "--endpoints", str(config["endpoints"]),
-        "--credentials", str(config["credentials"]),
-        "--interface", settings.host,
-        "--port", str(settings.port),
-        "--cors", *settings.allowed_origins,
-    ]  # fmt: skip
-    if settings.api_enabled and settings.api_token:
-        command += ["--enable-api", "--auth-token", settings.api_token]
-    return command
+def rasa_command(model: Path, endpoints: Path) -> list[str]:
+    return [sys.executable, "-m", "bot.server", "--model", str(model), "--endpoints", str(endpoints)]
+
+
+def demo_command(settings: Settings, assistant_url: str) -> list[str]:
+    return [sys.executable, "-m", "bot.demo_site", "--port", str(settings.widget_port), "--assistant", assistant_url]
 
 
 def actions_command(settings: Settings) -> list[str]:
@@ -98,28 +83,35 @@ class Servers:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
-    def rest_url(self) -> str:
-        return f"http://{self._local_host}:{self.settings.port}/webhooks/rest/webhook"
+    def base_url(self) -> str:
+        host = "127.0.0.1" if self.settings.host in ("0.0.0.0", "::") else self.settings.host
+        return f"http://{host}:{self.settings.port}"
 
     @property
-    def _local_host(self) -> str:
-        return "127.0.0.1" if self.settings.host in ("0.0.0.0", "::") else self.settings.host
+    def rest_url(self) -> str:
+        return f"{self.base_url}/webhooks/rest/webhook"
+
+    @property
+    def demo_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.widget_port}/"
 
     def start(self) -> None:
         env = child_env(self.environ)
         env["LOG_LEVEL"] = self.settings.log_level  # read by Rasa when no -v/--quiet is given
-        config = write_runtime_config(self.settings, self.run_dir)
-        self.processes["actions"] = subprocess.Popen(
-            actions_command(self.settings), cwd=PROJECT_DIR, env=env, start_new_session=True
-        )
-        self.processes["rasa"] = subprocess.Popen(
-            rasa_command(self.settings, self.model, config), cwd=PROJECT_DIR, env=env, start_new_session=True
-        )
+        endpoints = write_runtime_config(self.settings, self.run_dir)
+        commands = {
+            "actions": actions_command(self.settings),
+            "rasa": rasa_command(self.model, endpoints),
+            "demo": demo_command(self.settings, self.base_url),
+        }
+        for name, command in commands.items():
+            self.processes[name] = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, start_new_session=True)
 
     def wait_until_ready(self, timeout: float = 180.0) -> None:
         checks = {
-            "rasa": f"http://{self._local_host}:{self.settings.port}/",
+            "rasa": f"{self.base_url}/",
             "actions": f"http://127.0.0.1:{self.settings.actions_port}/health",
+            "demo": self.demo_url,
         }
         deadline = time.monotonic() + timeout
         pending = dict(checks)

@@ -26,6 +26,10 @@ class SettingsError(ValueError):
     """A setting has a value the assistant cannot start with."""
 
 
+class DatabaseUnavailable(SettingsError):
+    """The database that TT_DATABASE_URL names does not answer."""
+
+
 @dataclass(frozen=True)
 class Settings:
     region: str
@@ -41,6 +45,8 @@ class Settings:
     school_name: str | None
     dsl_contact: str | None
     log_level: str
+    retention_days: int
+    rate_limit_per_minute: int
 
     @property
     def database_is_sqlite(self) -> bool:
@@ -51,6 +57,13 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, "").strip() or str(default)
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise SettingsError(f"{name}={raw!r} is not allowed: use a port number from 1 to 65535.")
+    return int(raw)
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SettingsError(f"{name}={raw!r} is not allowed: use a whole number from {low} to {high}.")
     return int(raw)
 
 
@@ -149,4 +162,6 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = PRO
         school_name=_optional(env, "TT_SCHOOL_NAME"),
         dsl_contact=_optional(env, "TT_DSL_CONTACT"),
         log_level=_choice(env, "TT_LOG_LEVEL", "INFO", LOG_LEVELS),
+        retention_days=_whole_number(env, "TT_RETENTION_DAYS", 30, 1, 3650),
+        rate_limit_per_minute=_whole_number(env, "TT_RATE_LIMIT_PER_MINUTE", 30, 1, 100_000),
     )

@@ -9,13 +9,18 @@ keeps every event in the same `events` table (same schema, so Rasa's tools still
   policies look at (MemoizationPolicy's max_history is smaller than the window);
 - appends only the events added since the tracker was read, without counting rows;
 - never waits forever for a database that is down: start-up fails with one line that names
-  `TT_DATABASE_URL`.
+  `TT_DATABASE_URL`;
+- stores what people type with personal details replaced by placeholders (bot/redaction.py),
+  while the dialogue in memory keeps the original words;
+- forgets a conversation at once when its user asks (intent `delete_conversation`), and
+  purges conversations older than the retention period.
 
 `retrieve_full_tracker` still returns the whole conversation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import json
@@ -27,9 +32,12 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
+
+from bot.redaction import redact_event
+from bot.settings import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +45,7 @@ SQLEvent = SQLTrackerStore.SQLEvent
 # Rasa indexes only `sender_id`; the window queries filter on the event type as well.
 sa.Index("ix_events_sender_id_type_name", SQLEvent.sender_id, SQLEvent.type_name)
 
+DELETE_INTENT = "delete_conversation"  # "delete my conversation": the store forgets it at once
 DEFAULT_WINDOW_TURNS = 5  # MemoizationPolicy's max_history (3) plus the rules' look-back
 _BOUNDARY_TYPES = ("session_started", "restart")
 _PERSISTED = "_talk_together_persisted"  # attribute on a tracker: events already stored
@@ -59,8 +68,8 @@ def _event(data: dict[str, Any]) -> Event:
     return event
 
 
-class DatabaseUnavailable(RuntimeError):
-    """The tracker store could not reach its database at start-up."""
+def _asks_for_deletion(event: Event) -> bool:
+    return isinstance(event, UserUttered) and (event.intent or {}).get("name") == DELETE_INTENT
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -139,13 +148,40 @@ class TalkTrackerStore(SQLTrackerStore):
             persisted = getattr(tracker, _PERSISTED, None)
             if persisted is None:  # a tracker this store did not read, e.g. a new one
                 persisted = self._stored_count(session, tracker.sender_id)
-            new_events = itertools.islice(tracker.events, persisted, None)
-            session.add_all(self._row(tracker.sender_id, event.as_dict()) for event in new_events)
+            new_events = list(itertools.islice(tracker.events, persisted, None))
+            if any(_asks_for_deletion(event) for event in new_events):
+                # Keep nothing: not the conversation, not the request, not the reply.
+                session.execute(sa.delete(SQLEvent).where(SQLEvent.sender_id == tracker.sender_id))
+            else:
+                session.add_all(self._row(tracker.sender_id, event.as_dict()) for event in new_events)
             session.commit()
         setattr(tracker, _PERSISTED, len(tracker.events))
 
+    async def delete(self, sender_id: str) -> int:
+        """Remove every stored event of a conversation; return how many there were."""
+        with self.sessionmaker() as session:
+            deleted = session.execute(sa.delete(SQLEvent).where(SQLEvent.sender_id == sender_id)).rowcount
+            session.commit()
+        return int(deleted or 0)
+
+    def purge(self, older_than: dt.timedelta) -> int:
+        """Remove conversations whose last event is older than `older_than`; return how many."""
+        cutoff = (dt.datetime.now(dt.UTC) - older_than).timestamp()
+        stale = (
+            sa.select(SQLEvent.sender_id)
+            .group_by(SQLEvent.sender_id)
+            .having(sa.func.max(SQLEvent.timestamp) < cutoff)
+            .scalar_subquery()
+        )
+        with self.sessionmaker() as session:
+            senders = set(session.scalars(sa.select(SQLEvent.sender_id).where(SQLEvent.sender_id.in_(stale))))
+            session.execute(sa.delete(SQLEvent).where(SQLEvent.sender_id.in_(senders)))
+            session.commit()
+        return len(senders)
+
     @staticmethod
     def _row(sender_id: str, data: dict[str, Any]) -> Any:
+        data = redact_event(data)
         return SQLEvent(
             sender_id=sender_id,
             type_name=data["event"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,12 +12,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.content import DOMAIN_DIR, build_domain
+from bot.settings import load_settings
 
 
 @pytest.fixture(scope="session")
 def domain() -> dict[str, Any]:
     """The real domain, with the responses generated from content/."""
-    build_domain("uk")
+    build_domain(load_settings({"TT_REGION": "uk"}, env_file=Path("/nonexistent")))
     return Domain.load(str(DOMAIN_DIR)).as_dict()
 
 

@@ -23,6 +23,7 @@ def test_defaults_are_safe_for_a_fresh_machine():
     assert settings.api_enabled is False and settings.api_token is None
     assert settings.allowed_origins == ("http://localhost:8080", "http://127.0.0.1:8080")
     assert settings.school_name is None and settings.dsl_contact is None
+    assert (settings.retention_days, settings.rate_limit_per_minute) == (30, 30)
 
 
 def test_env_file_is_read_and_the_environment_wins(tmp_path):
@@ -71,6 +72,8 @@ def test_api_needs_a_long_token():
         ({"TT_ACTION_SERVER_URL": "localhost:5055"}, "TT_ACTION_SERVER_URL"),
         ({"TT_LOG_LEVEL": "chatty"}, "TT_LOG_LEVEL"),
         ({"TT_HOST": "127.0.0.1; rm -rf /"}, "TT_HOST"),
+        ({"TT_RETENTION_DAYS": "0"}, "TT_RETENTION_DAYS"),
+        ({"TT_RATE_LIMIT_PER_MINUTE": "lots"}, "TT_RATE_LIMIT_PER_MINUTE"),
     ],
 )
 def test_a_bad_value_is_one_line_that_names_the_setting(environ, named):

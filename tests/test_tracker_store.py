@@ -5,6 +5,7 @@ Runs on SQLite and on the PostgreSQL server these machines run (127.0.0.1:5432).
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -21,7 +22,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from bot.tracker_store import DatabaseUnavailable, SQLEvent, TalkTrackerStore
+from bot.settings import DatabaseUnavailable
+from bot.tracker_store import SQLEvent, TalkTrackerStore
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DOMAIN = Domain.from_yaml(
@@ -156,3 +158,53 @@ async def test_keys_lists_conversations(store):
 def test_an_unreachable_database_names_the_setting():
     with pytest.raises(DatabaseUnavailable, match=r"^TT_DATABASE_URL=.*cannot reach the database"):
         TalkTrackerStore(domain=DOMAIN, url="postgresql://postgres@127.0.0.1:1/none")
+
+
+def _stored_text(store, sender: str) -> str:
+    with store.sessionmaker() as session:
+        return "\n".join(session.scalars(sa.select(SQLEvent.data).where(SQLEvent.sender_id == sender)))
+
+
+async def test_personal_details_are_redacted_in_storage_but_not_in_memory(store):
+    sender = f"test-{uuid.uuid4()}"
+    text = "he's @dan_x on snap, call me on 07700 900123 or jo@example.com, we're at SW1A 1AA"
+    parse_data = {"text": text, "intent": {"name": "greet", "confidence": 1.0}, "entities": []}
+    tracker = await store.get_or_create_tracker(sender)
+    tracker.update(UserUttered(text, parse_data["intent"], parse_data=parse_data))
+
+    await store.save(tracker)
+
+    assert tracker.latest_message.text == text
+    stored = _stored_text(store, sender)
+    for detail in ("@dan_x", "07700", "jo@example.com", "SW1A"):
+        assert detail not in stored
+    for placeholder in ("[handle]", "[phone]", "[email]", "[postcode]"):
+        assert placeholder in stored
+
+
+async def test_delete_my_conversation_removes_it_and_keeps_nothing_of_the_request(store):
+    sender = f"test-{uuid.uuid4()}"
+    await _converse(store, sender, [_turn(n) for n in range(3)])
+    tracker = await store.retrieve(sender)
+    tracker.update(UserUttered("delete my conversation", {"name": "delete_conversation", "confidence": 1.0}))
+    tracker.update(ActionExecuted("utter_conversation_deleted"))
+
+    await store.save(tracker)
+
+    assert _rows(store, sender) == []
+    assert await store.retrieve(sender) is None
+
+
+async def test_purge_removes_only_conversations_past_retention(store):
+    old, recent = f"test-old-{uuid.uuid4()}", f"test-new-{uuid.uuid4()}"
+    await _converse(store, old, [_turn(1)])
+    await _converse(store, recent, [_turn(1)])
+    with store.sessionmaker() as session:
+        session.execute(sa.update(SQLEvent).where(SQLEvent.sender_id == old).values(timestamp=0.0))
+        session.commit()
+
+    removed = store.purge(dt.timedelta(days=30))
+
+    assert removed >= 1
+    assert _rows(store, old) == []
+    assert _rows(store, recent)

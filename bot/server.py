@@ -1,0 +1,104 @@
+"""The Rasa server as `rasa run` starts it, plus what a school deployment needs.
+
+`python -m bot.server --model PATH` reads the settings, builds Rasa's Sanic app with the REST
+and socket.io channels (bot/channels.py), and adds the widget's files and its configuration.
+Starting Rasa from here rather than through its CLI lets the app carry our own routes, and
+skips the CLI's imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+from functools import partial
+from pathlib import Path
+
+from rasa.core.run import close_resources, configure_app, load_agent_on_start
+from rasa.core.utils import AvailableEndpoints
+from rasa.utils.common import configure_logging_and_warnings
+from rasa.utils.log_utils import configure_structlog
+from sanic import Sanic, response
+from sanic.request import Request
+
+from bot.channels import input_channels
+from bot.content import load_content
+from bot.settings import PROJECT_DIR, Settings, load_settings
+
+WIDGET_DIR = PROJECT_DIR / "widget"
+_ADDRESS = re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:org|uk|gov|com|ca|au|ie)(?:/[\w/.-]*[\w/])?", re.I)
+_WIDGET_FILES = {
+    "/widget.js": ("widget.js", "text/javascript"),
+    "/widget.css": ("widget.css", "text/css"),
+    "/widget/socket.io.min.js": ("vendor/socket.io.min.js", "text/javascript"),
+}
+
+logger = logging.getLogger(__name__)
+
+
+def widget_config(settings: Settings) -> dict:
+    """What the widget shows and may link to: the region's emergency number, the registry's addresses."""
+    content = load_content(settings=settings)
+    emergency = content.resources["emergency"].values[settings.region]
+    addresses = {a for r in content.resources.values() for v in r.values.values() for a in _ADDRESS.findall(v)}
+    return {
+        "emergency_number": emergency,
+        "emergency_text": f"Child in danger now? Call {emergency}",
+        "link_addresses": sorted(addresses, key=lambda a: (-len(a), a)),
+    }
+
+
+def add_widget_routes(app: Sanic, settings: Settings, widget_dir: Path = WIDGET_DIR) -> None:
+    config = json.dumps(widget_config(settings))
+
+    def serve(name: str, content_type: str):  # type: ignore[no-untyped-def]
+        async def handler(_: Request) -> response.HTTPResponse:
+            path = widget_dir / name
+            if not path.is_file():
+                return response.text("not found", status=404)
+            return response.raw(path.read_bytes(), content_type=f"{content_type}; charset=utf-8")
+
+        return handler
+
+    for route, (name, content_type) in _WIDGET_FILES.items():
+        app.add_route(serve(name, content_type), route, methods=["GET"], name=name.replace("/", "_").replace(".", "_"))
+
+    async def config_handler(_: Request) -> response.HTTPResponse:
+        return response.raw(config.encode(), content_type="application/json")
+
+    app.add_route(config_handler, "/widget/config.json", methods=["GET"], name="widget_config")
+
+
+def create_app(settings: Settings, model: Path, endpoints_file: Path) -> Sanic:
+    endpoints = AvailableEndpoints.read_endpoints(str(endpoints_file))
+    app = configure_app(
+        input_channels(settings.allowed_origins),
+        cors=list(settings.allowed_origins),
+        auth_token=settings.api_token,
+        enable_api=settings.api_enabled,
+        port=settings.port,
+        endpoints=endpoints,
+    )
+    add_widget_routes(app, settings)
+    app.register_listener(partial(load_agent_on_start, str(model), endpoints, None), "before_server_start")
+    app.register_listener(close_resources, "after_server_stop")
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--endpoints", type=Path, required=True)
+    args = parser.parse_args()
+    settings = load_settings()
+    level = logging.getLevelName(settings.log_level)
+    configure_logging_and_warnings(level)
+    configure_structlog(level)
+    app = create_app(settings, args.model, args.endpoints)
+    logger.info(f"Starting Rasa server on http://{settings.host}:{settings.port}")
+    app.run(host=settings.host, port=settings.port, workers=1, access_log=False)
+
+
+if __name__ == "__main__":
+    main()
