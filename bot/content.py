@@ -27,6 +27,7 @@ DOMAIN_DIR = VAR_DIR / "domain"
 AUDIENCES = ("parent", "carer", "school_staff", "child", "concerned_adult")
 AGE_BANDS = ("under_7", "7_to_10", "11_to_13", "14_to_17")
 AGE_SLOT_VALUES = (*AGE_BANDS, "unknown")  # "I'd rather not say" gets the text for any age
+MAX_MESSAGE_LENGTH = 2000  # characters; longer messages get a polite reply, not an error
 _PLACEHOLDER = re.compile(r"{{\s*([a-z0-9_]+)\s*}}")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -176,7 +177,7 @@ def _load_topic(path: Path, content: Content) -> None:
 
 def deployment_values(settings: Settings) -> dict[str, str]:
     """Settings that content may show, as {{name}}."""
-    return {"retention_days": str(settings.retention_days)}
+    return {"retention_days": str(settings.retention_days), "max_message_length": f"{MAX_MESSAGE_LENGTH:,}"}
 
 
 def load_content(directory: Path = CONTENT_DIR, settings: Settings | None = None) -> Content:

@@ -80,7 +80,10 @@ class Servers:
     model: Path
     environ: Mapping[str, str] | None = None  # what the settings were read from
     run_dir: Path = RUN_DIR
+    log_file: Path | None = None  # where the children write; default: this terminal
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    _commands: dict[str, list[str]] = field(default_factory=dict)
+    _env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -99,22 +102,39 @@ class Servers:
         env = child_env(self.environ)
         env["LOG_LEVEL"] = self.settings.log_level  # read by Rasa when no -v/--quiet is given
         endpoints = write_runtime_config(self.settings, self.run_dir)
-        commands = {
+        self._commands = {
             "actions": actions_command(self.settings),
             "rasa": rasa_command(self.model, endpoints),
             "demo": demo_command(self.settings, self.base_url),
         }
-        for name, command in commands.items():
-            self.processes[name] = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, start_new_session=True)
+        self._env = env
+        for name in self._commands:
+            self.launch(name)
 
-    def wait_until_ready(self, timeout: float = 180.0) -> None:
+    def launch(self, name: str) -> None:
+        """Start (or start again, after a crash) one of the children."""
+        output = self.log_file.open("ab") if self.log_file else None
+        self.processes[name] = subprocess.Popen(
+            self._commands[name],
+            cwd=PROJECT_DIR,
+            env=self._env,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
+
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        os.killpg(self.processes[name].pid, signum)
+        self.processes[name].wait()
+
+    def wait_until_ready(self, timeout: float = 180.0, only: tuple[str, ...] = ()) -> None:
         checks = {
             "rasa": f"{self.base_url}/",
             "actions": f"http://127.0.0.1:{self.settings.actions_port}/health",
             "demo": self.demo_url,
         }
         deadline = time.monotonic() + timeout
-        pending = dict(checks)
+        pending = {name: url for name, url in checks.items() if not only or name in only}
         while pending:
             for name, url in list(pending.items()):
                 if self.processes[name].poll() is not None:

@@ -35,11 +35,12 @@ def local_environ(database_url: str, **extra: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def local_servers(environ: Mapping[str, str] | None = None) -> Iterator[Servers]:
+def local_servers(environ: Mapping[str, str] | None = None, log_file: Path | None = None) -> Iterator[Servers]:
     """Start the trained assistant (see `local_environ`), yield it ready, stop it after."""
     with tempfile.TemporaryDirectory(prefix="talk-together-") as tmp:
         env = dict(environ) if environ is not None else local_environ(f"sqlite:///{Path(tmp) / 'tt.db'}")
-        servers = Servers(load_settings(env), model_path(), environ=env, run_dir=Path(tmp) / "run")
+        settings = load_settings(env)
+        servers = Servers(settings, model_path(), environ=env, run_dir=Path(tmp) / "run", log_file=log_file)
         try:
             servers.start()
             servers.wait_until_ready()

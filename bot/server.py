@@ -2,8 +2,8 @@
 
 `python -m bot.server --model PATH` reads the settings, builds Rasa's Sanic app with the REST
 and socket.io channels (bot/channels.py), and adds the widget's files and its configuration.
-Starting Rasa from here rather than through its CLI lets the app carry our own routes, and
-skips the CLI's imports.
+Starting Rasa from here rather than through its CLI lets the app carry our own routes and the
+request guard (bot/request_guard.py), and skips the CLI's imports.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from rasa.utils.common import configure_logging_and_warnings
 from rasa.utils.log_utils import configure_structlog
 from sanic import Sanic, response
 from sanic.request import Request
+from sanic.response import BaseHTTPResponse
 
 from bot.channels import input_channels
 from bot.content import load_content
+from bot.request_guard import BadRequest, RateLimiter, parse, polite_reply
 from bot.settings import PROJECT_DIR, Settings, load_settings
 
 WIDGET_DIR = PROJECT_DIR / "widget"
@@ -70,6 +72,44 @@ def add_widget_routes(app: Sanic, settings: Settings, widget_dir: Path = WIDGET_
     app.add_route(config_handler, "/widget/config.json", methods=["GET"], name="widget_config")
 
 
+REST_WEBHOOK = "/webhooks/rest/webhook"
+_MAX_BODY_BYTES = 1_000_000  # far above a 2,000-character message; larger bodies get 413
+
+
+def add_request_guard(app: Sanic, settings: Settings) -> None:
+    """Check REST messages before Rasa sees them, and never return an empty reply (bot/request_guard.py)."""
+    content = load_content(settings=settings)
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_per_minute * 20)
+    app.config.REQUEST_MAX_SIZE = _MAX_BODY_BYTES
+
+    def reply(sender: str, key: str, status: int = 200) -> response.HTTPResponse:
+        return response.json([{"recipient_id": sender, "text": content.render(key, settings.region)}], status=status)
+
+    async def check_request(request: Request) -> response.HTTPResponse | None:
+        if request.path != REST_WEBHOOK or request.method != "POST":
+            return None
+        try:
+            message = parse(request.body)
+        except BadRequest as error:
+            return response.json({"error": str(error)}, status=400)
+        if not limiter.allow(message.sender, request.remote_addr or request.ip):
+            return reply(message.sender, "rate_limited", status=429)
+        if key := polite_reply(message):
+            return reply(message.sender, key)
+        request.body = json.dumps(message.body).encode()
+        request.parsed_json = None
+        request.ctx.sender = message.sender
+        return None
+
+    async def never_silent(request: Request, reply_to: BaseHTTPResponse) -> response.HTTPResponse | None:
+        if request.path == REST_WEBHOOK and reply_to.status == 200 and reply_to.body == b"[]":
+            return reply(request.ctx.sender, "no_reply")
+        return None
+
+    app.register_middleware(check_request, "request")
+    app.register_middleware(never_silent, "response")
+
+
 def create_app(settings: Settings, model: Path, endpoints_file: Path) -> Sanic:
     endpoints = AvailableEndpoints.read_endpoints(str(endpoints_file))
     app = configure_app(
@@ -81,6 +121,7 @@ def create_app(settings: Settings, model: Path, endpoints_file: Path) -> Sanic:
         endpoints=endpoints,
     )
     add_widget_routes(app, settings)
+    add_request_guard(app, settings)
     app.register_listener(partial(load_agent_on_start, str(model), endpoints, None), "before_server_start")
     app.register_listener(close_resources, "after_server_stop")
     return app
