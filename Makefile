@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 RASA := $(PY) -m rasa
 RESULTS := var/results
 
-.PHONY: help install lock build train run shell test lint types unit validate story-test e2e chromium eval bench clean
+.PHONY: help install lock build train run shell test lint types unit validate story-test e2e chromium eval bench soak clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -75,8 +75,12 @@ chromium: ## Install Debian's Chromium for the browser tests (apt, needs root)
 eval: train ## Cases from ../shared/eval against a running assistant
 	$(PY) -m bot eval --shared $(SHARED)
 
-bench: train ## Benchmark against a stock `rasa init` bot (not a test)
+bench: train ## Benchmark against a stock `rasa init` bot, then the soak test (not tests)
 	$(PY) bench/bench.py
+	$(PY) bench/soak.py
+
+soak: train ## 100 conversations x 20 turns at once on SQLite and PostgreSQL: no errors, nothing lost
+	$(PY) bench/soak.py
 
 clean: ## Remove built files, models and results (keeps .venv and the database)
 	rm -rf models $(RESULTS) var/spacy var/domain var/run .rasa .pytest_cache .mypy_cache .ruff_cache
