@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 RASA := $(PY) -m rasa
 RESULTS := var/results
 
-.PHONY: help install lock build train run shell test lint types unit validate story-test e2e chromium eval bench soak clean
+.PHONY: help install lock build train run shell test lint types unit validate story-test e2e chromium eval bench soak audit clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -81,6 +81,10 @@ bench: train ## Benchmark against a stock `rasa init` bot, then the soak test (n
 
 soak: train ## 100 conversations x 20 turns at once on SQLite and PostgreSQL: no errors, nothing lost
 	$(PY) bench/soak.py
+
+audit: ## pip-audit over requirements/base.lock, in its own venv (needs PyPI's JSON API; see SECURITY.md)
+	@test -x .venv-audit/bin/pip-audit || { $(PYTHON) -m venv .venv-audit && .venv-audit/bin/pip install -q pip-audit; }
+	.venv-audit/bin/pip-audit --no-deps --disable-pip --progress-spinner off -r requirements/base.lock
 
 clean: ## Remove built files, models and results (keeps .venv and the database)
 	rm -rf models $(RESULTS) var/spacy var/domain var/run .rasa .pytest_cache .mypy_cache .ruff_cache
