@@ -132,6 +132,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True)
     parser.add_argument("--endpoints", type=Path, required=True)
     args = parser.parse_args()
+    if not args.model.is_file():  # Rasa would start anyway, with no model, and answer nothing
+        parser.exit(2, f"No model at {args.model}: run `python -m bot train` first.\n")
     settings = load_settings()
     level = logging.getLevelName(settings.log_level)
     configure_logging_and_warnings(level)

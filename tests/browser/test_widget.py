@@ -1,0 +1,189 @@
+"""The school widget in a real browser (Debian's Chromium driven by Playwright).
+
+The demo school page is served on its own port, so the widget talks to the assistant across
+origins exactly as on a school's website.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bot.local_servers import free_port, local_environ, local_servers
+from bot.settings import PROJECT_DIR, VAR_DIR
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = VAR_DIR / "results" / "browser"
+EXIT_URL = "https://www.bbc.co.uk/weather"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory) -> Iterator:
+    database = tmp_path_factory.mktemp("browser") / "tt.db"
+    with local_servers(local_environ(f"sqlite:///{database}")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian's chromium is not installed: `make install` installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, servers) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.route(f"{EXIT_URL}**", lambda route: route.fulfill(body="<title>Weather</title><h1>Weather</h1>"))
+    page.requests = []  # type: ignore[attr-defined]
+    page.on("request", lambda request: page.requests.append(request.url))  # type: ignore[attr-defined]
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
+    page.goto(servers.demo_url)
+    yield page
+    context.close()
+
+
+def open_with_keyboard(page: Page) -> None:
+    page.wait_for_selector("#tt-launcher")
+    for _ in range(40):
+        if page.evaluate("document.activeElement && document.activeElement.id") == "tt-launcher":
+            break
+        page.keyboard.press("Tab")
+    else:
+        pytest.fail("the launcher cannot be reached with the Tab key")
+    page.keyboard.press("Enter")
+    expect(page.locator("#tt-panel")).to_be_visible()
+    expect(page.locator("#tt-input")).to_be_focused()
+
+
+def send(page: Page, text: str) -> str:
+    """Type a message, press Enter, and return the text of the first bot reply to it."""
+    before = page.locator("#tt-log .tt-bot").count()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    first_reply = page.locator("#tt-log .tt-bot").nth(before)
+    first_reply.wait_for(timeout=15_000)
+    return first_reply.inner_text()
+
+
+def serious_violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']}" for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def test_a_parent_uses_the_widget_with_the_keyboard_only(page: Page, servers) -> None:
+    expect(page.locator("#talk-together-widget")).to_contain_text("Call 999")
+    open_with_keyboard(page)
+
+    guidance = send(page, "how do I talk to my 8 year old about online safety")
+    assert "talk" in guidance.lower()
+
+    danger = send(page, "my daughter is meeting a man from snapchat right now")
+    assert "999" in danger
+
+    choices = page.locator("#tt-log .tt-choice:enabled")
+    before = page.locator("#tt-log .tt-bot").count()
+    choices.first.click()
+    expect(page.locator("#tt-log .tt-bot")).not_to_have_count(before)
+
+    allowed = {origin(servers.demo_url), origin(servers.base_url)}
+    assert {origin(url) for url in page.requests} <= allowed  # type: ignore[attr-defined]
+
+    page.keyboard.press("Escape")
+    page.wait_for_url(f"{EXIT_URL}**")
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_no_serious_accessibility_violations_open_or_closed(page: Page) -> None:
+    page.wait_for_selector("#tt-launcher")
+    assert serious_violations(page) == []
+    page.click("#tt-launcher")
+    expect(page.locator("#tt-panel")).to_be_visible()
+    send(page, "hello")
+    assert serious_violations(page) == []
+
+
+def test_html_in_a_message_is_shown_as_text_and_runs_nothing(page: Page) -> None:
+    attack = "<img src=x onerror=alert(1)>"
+    page.click("#tt-launcher")
+    page.locator("#tt-input").fill(attack)
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#tt-log .tt-user").last).to_have_text(attack)
+    page.locator("#tt-log .tt-bot").first.wait_for()
+    assert page.locator("#tt-log img").count() == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_screenshots_of_the_open_widget(page: Page) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.click("#tt-launcher")
+    send(page, "hello")
+    page.screenshot(path=str(SCREENSHOTS / "widget-1280.png"))
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.screenshot(path=str(SCREENSHOTS / "widget-375.png"))
+    assert (SCREENSHOTS / "widget-375.png").stat().st_size > 0
+
+
+def test_a_page_on_an_origin_not_allowed_cannot_hold_a_conversation(browser: Browser, servers) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "bot.demo_site", "--port", str(port), "--assistant", servers.base_url]
+    other_site = subprocess.Popen(command, cwd=PROJECT_DIR)
+    try:
+        context = browser.new_context()
+        page = context.new_page()
+        for _ in range(50):
+            try:
+                page.goto(f"http://127.0.0.1:{port}/")
+                break
+            except Exception:  # the site is still starting
+                page.wait_for_timeout(100)
+        page.click("#tt-launcher")
+        page.locator("#tt-input").fill("hello")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(4_000)
+        replies = page.locator("#tt-log .tt-bot").all_inner_texts()
+        assert not any("Talk Together" in reply for reply in replies)
+        context.close()
+    finally:
+        other_site.terminate()
+        other_site.wait()
+
+
+def test_widget_files_come_from_the_assistant(servers) -> None:
+    import urllib.request
+
+    for path in ("/widget.js", "/widget.css", "/widget/socket.io.min.js", "/widget/config.json"):
+        with urllib.request.urlopen(servers.base_url + path, timeout=10) as response:
+            assert response.status == 200
+    assert Path(PROJECT_DIR / "widget" / "vendor" / "socket.io-client.LICENSE").exists()
