@@ -4,6 +4,8 @@ Rasa's socket.io channel accepts any web page (it disables python-socketio's ori
 because Sanic-CORS already adds CORS headers and two sets would break browsers). This one
 refuses the connection when a browser says it comes from an origin not in TT_ALLOWED_ORIGINS.
 Clients that send no Origin header are not web pages and are treated like the REST channel.
+Messages get the same checks as on REST (bot/request_guard.py): polite replies to empty and
+long messages, the rate limit, and an apology instead of silence.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
+
+from bot.request_guard import Guard, clean, polite_reply
 
 logger = logging.getLogger(__name__)
 
@@ -23,12 +27,26 @@ logger = logging.getLogger(__name__)
 class WidgetSocketIOInput(SocketIOInput):
     """Rasa's socket.io channel with an origin check on connect."""
 
-    def __init__(self, allowed_origins: Iterable[str]) -> None:
+    def __init__(self, allowed_origins: Iterable[str], guard: Guard) -> None:
         super().__init__(session_persistence=True)
         self.allowed_origins = frozenset(allowed_origins)
+        self.guard = guard
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        async def guarded(message: UserMessage) -> None:
+            text = clean(message.text or "")
+            key = polite_reply(text) if self.guard.limiter.allow(message.sender_id, None) else "rate_limited"
+            if key:
+                await message.output_channel.send_text_message(message.sender_id, self.guard.replies[key])
+                return
+            message.text = text
+            counting = _CountingOutput(message.output_channel)
+            message.output_channel = counting
+            await on_new_message(message)
+            if not counting.sent:
+                await counting.inner.send_text_message(message.sender_id, self.guard.replies["no_reply"])
+
+        blueprint = super().blueprint(guarded)
         assert self.sio is not None  # set by the parent's blueprint()
 
         @self.sio.on("connect", namespace=self.namespace)
@@ -42,5 +60,21 @@ class WidgetSocketIOInput(SocketIOInput):
         return blueprint
 
 
-def input_channels(allowed_origins: Iterable[str]) -> list[InputChannel]:
-    return [RestInput(), WidgetSocketIOInput(allowed_origins)]
+class _CountingOutput(OutputChannel):
+    """Passes every reply on, counting them, so a silent turn can be noticed."""
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self.inner = inner
+        self.sent = 0
+
+    @classmethod
+    def name(cls) -> str:
+        return SocketIOInput.name()
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.sent += 1
+        await self.inner.send_response(recipient_id, message)
+
+
+def input_channels(allowed_origins: Iterable[str], guard: Guard) -> list[InputChannel]:
+    return [RestInput(), WidgetSocketIOInput(allowed_origins, guard)]

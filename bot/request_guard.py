@@ -56,7 +56,7 @@ def parse(body: bytes) -> Message:
         raise BadRequest(f'"sender" must be at most {MAX_SENDER_LENGTH} letters, digits or . _ - : @.')
     if not isinstance(text, str):
         raise BadRequest('"message" must be a string.')
-    text = _CONTROL.sub("", text)
+    text = clean(text)
     return Message(sender=sender, text=text, body={**data, "message": text})
 
 
@@ -87,10 +87,22 @@ class RateLimiter:
         return True
 
 
-def polite_reply(message: Message) -> str | None:
+def clean(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def polite_reply(text: str) -> str | None:
     """The content key of the reply to give instead of asking Rasa, if any."""
-    if not message.text.strip():
+    if not text.strip():
         return "empty_message"
-    if len(message.text) > MAX_MESSAGE_LENGTH:
+    if len(text) > MAX_MESSAGE_LENGTH:
         return "message_too_long"
     return None
+
+
+@dataclass
+class Guard:
+    """What the REST middleware and the socket.io channel share: the replies and the rate limits."""
+
+    replies: dict[str, str]  # content key -> the text, for the deployment's region
+    limiter: RateLimiter

@@ -25,7 +25,7 @@ from sanic.response import BaseHTTPResponse
 
 from bot.channels import input_channels
 from bot.content import load_content
-from bot.request_guard import BadRequest, RateLimiter, parse, polite_reply
+from bot.request_guard import SERVER_REPLIES, BadRequest, Guard, RateLimiter, parse, polite_reply
 from bot.settings import PROJECT_DIR, Settings, load_settings
 
 WIDGET_DIR = PROJECT_DIR / "widget"
@@ -76,14 +76,20 @@ REST_WEBHOOK = "/webhooks/rest/webhook"
 _MAX_BODY_BYTES = 1_000_000  # far above a 2,000-character message; larger bodies get 413
 
 
-def add_request_guard(app: Sanic, settings: Settings) -> None:
-    """Check REST messages before Rasa sees them, and never return an empty reply (bot/request_guard.py)."""
+def make_guard(settings: Settings) -> Guard:
     content = load_content(settings=settings)
-    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_per_minute * 20)
+    return Guard(
+        replies={key: content.render(key, settings.region) for key in SERVER_REPLIES},
+        limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_per_minute * 20),
+    )
+
+
+def add_request_guard(app: Sanic, guard: Guard) -> None:
+    """Check REST messages before Rasa sees them, and never return an empty reply (bot/request_guard.py)."""
     app.config.REQUEST_MAX_SIZE = _MAX_BODY_BYTES
 
     def reply(sender: str, key: str, status: int = 200) -> response.HTTPResponse:
-        return response.json([{"recipient_id": sender, "text": content.render(key, settings.region)}], status=status)
+        return response.json([{"recipient_id": sender, "text": guard.replies[key]}], status=status)
 
     async def check_request(request: Request) -> response.HTTPResponse | None:
         if request.path != REST_WEBHOOK or request.method != "POST":
@@ -92,9 +98,9 @@ def add_request_guard(app: Sanic, settings: Settings) -> None:
             message = parse(request.body)
         except BadRequest as error:
             return response.json({"error": str(error)}, status=400)
-        if not limiter.allow(message.sender, request.remote_addr or request.ip):
+        if not guard.limiter.allow(message.sender, request.remote_addr or request.ip):
             return reply(message.sender, "rate_limited", status=429)
-        if key := polite_reply(message):
+        if key := polite_reply(message.text):
             return reply(message.sender, key)
         request.body = json.dumps(message.body).encode()
         request.parsed_json = None
@@ -112,8 +118,9 @@ def add_request_guard(app: Sanic, settings: Settings) -> None:
 
 def create_app(settings: Settings, model: Path, endpoints_file: Path) -> Sanic:
     endpoints = AvailableEndpoints.read_endpoints(str(endpoints_file))
+    guard = make_guard(settings)
     app = configure_app(
-        input_channels(settings.allowed_origins),
+        input_channels(settings.allowed_origins, guard),
         cors=list(settings.allowed_origins),
         auth_token=settings.api_token,
         enable_api=settings.api_enabled,
@@ -121,7 +128,7 @@ def create_app(settings: Settings, model: Path, endpoints_file: Path) -> Sanic:
         endpoints=endpoints,
     )
     add_widget_routes(app, settings)
-    add_request_guard(app, settings)
+    add_request_guard(app, guard)
     app.register_listener(partial(load_agent_on_start, str(model), endpoints, None), "before_server_start")
     app.register_listener(close_resources, "after_server_stop")
     return app

@@ -47,7 +47,7 @@ def test_control_characters_are_removed_and_the_rest_is_kept():
     [("", "empty_message"), ("   \n\t", "empty_message"), ("x" * 2001, "message_too_long"), ("x" * 2000, None)],
 )
 def test_empty_and_very_long_messages_get_a_polite_reply(text, key):
-    assert polite_reply(parse(body(sender="a", message=text))) == key
+    assert polite_reply(parse(body(sender="a", message=text)).text) == key
 
 
 def test_rate_limit_per_sender_and_per_address_with_a_sliding_minute():
