@@ -13,13 +13,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.nlu import RuleComponent
 
 _NUMBER_WORDS = {
     word: number
@@ -137,18 +136,8 @@ def find_entities(text: str) -> list[dict[str, Any]]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class ContextEntityExtractor(GraphComponent, EntityExtractorMixin):
+class ContextEntityExtractor(RuleComponent, EntityExtractorMixin):
     """Adds `age_band` and `region` entities found by `find_entities`."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ContextEntityExtractor:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

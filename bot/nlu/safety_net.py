@@ -12,12 +12,8 @@ confidence is raised too, so the fallback classifier never turns a danger messag
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -25,6 +21,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from bot.nlu import RuleComponent
 from bot.nlu import safety_patterns as patterns
 
 DANGER, IMAGERY, EXTORTION = "report_danger", "report_imagery", "report_sextortion"
@@ -79,21 +76,11 @@ class SafetyMatchers:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class SafetyNet(GraphComponent):
+class SafetyNet(RuleComponent):
     """Overrides the intent when the safety patterns fire (see the module docstring)."""
 
     def __init__(self) -> None:
         self._matchers: dict[int, SafetyMatchers] = {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> SafetyNet:
-        return cls()
 
     def _for(self, vocab: Vocab) -> SafetyMatchers:
         if id(vocab) not in self._matchers:
