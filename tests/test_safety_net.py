@@ -46,12 +46,14 @@ def verdict(nlp, matchers, text, predicted=None):
         ("she has run away with a man she met online", "missing"),
         ("my boy hasn't come home and he was talking to an adult online", "missing"),
         ("our foster child has gone missing", "missing"),
+        ("15 year old not back since last night, a man arranged to collect her", "missing"),
         # threats to hurt or kill
         ("he threatened to kill my son if he tells anyone", "threat_to_hurt"),
         ("the man says he is going to hurt her", "threat_to_hurt"),
         # self-harm
         ("my son says he wants to kill himself after the messages", "self_harm"),
         ("she's talking about suicide since the pictures got out", "self_harm"),
+        ("she just told me she wants to end it all, she's upstairs", "self_harm"),
         ("my daughter is self harming because of what he sent", "self_harm"),
         # plain danger
         ("emergency a child is in danger", "in_danger"),
@@ -77,6 +79,9 @@ def test_danger_families_fire(nlp, matchers, text, family):
         "we watched a film tonight about online safety",
         "how long should a 10 year old be on camera apps",
         "my son used to talk to strangers on roblox",
+        "if someone ever turned up at our door from one of her games, what would i do",
+        "is it safe for my teen to meet people from discord once she's 18",
+        "my son met his online friend at the park today with me there, all fine, tips for next time",
     ],
 )
 def test_near_misses_do_not_fire(nlp, matchers, text):
@@ -151,13 +156,31 @@ def test_component_routes_with_full_confidence_and_keeps_the_guess(nlp):
     assert [r["name"] for r in routed.get("intent_ranking")] == [DANGER, "ask_how_to_talk"]
 
 
-def test_component_raises_a_danger_guess_above_the_fallback(nlp):
-    message = Message.build(text="help him please")
-    message.set("text_spacy_doc", nlp(message.get("text")))
-    message.set("intent", {"name": DANGER, "confidence": 0.2})
-    message.set("intent_ranking", [{"name": DANGER, "confidence": 0.2}])
+def _guess(nlp, text: str, ranking: list[tuple[str, float]]) -> Message:
+    message = Message.build(text=text)
+    message.set("text_spacy_doc", nlp(text))
+    message.set("intent", {"name": ranking[0][0], "confidence": ranking[0][1]})
+    message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking])
+    return message
 
-    [routed] = SafetyNet().process([message])
+
+def test_component_raises_a_confident_danger_guess_above_the_fallback(nlp):
+    [routed] = SafetyNet().process([_guess(nlp, "help him please", [(DANGER, 0.6), ("greet", 0.55)])])
 
     assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
     assert routed.get("safety_net") == "classifier"
+    assert routed.get("intent_ranking")[1]["confidence"] < 0.5, "no ambiguity for the fallback classifier"
+
+
+def test_an_unsure_danger_guess_without_danger_words_goes_to_the_next_intent(nlp):
+    text = "hes on fortnite right now with his mates, is voice chat ok"
+    [routed] = SafetyNet().process([_guess(nlp, text, [(DANGER, 0.3), ("ask_about_settings", 0.25)])])
+
+    assert routed.get("intent")["name"] == "ask_about_settings"
+
+
+def test_an_unsure_danger_guess_with_danger_words_keeps_the_danger_route(nlp):
+    text = "she met a man on snapchat and i am so scared for her"
+    [routed] = SafetyNet().process([_guess(nlp, text, [(DANGER, 0.3), ("report_worry", 0.25)])])
+
+    assert routed.get("intent")["name"] == DANGER

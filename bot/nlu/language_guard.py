@@ -36,7 +36,7 @@ _THRESHOLD = -11.0
 _MIN_WORDS = 4
 _WORDS_FILE = "english_words.json"
 # Verdicts of the safety net that came from its patterns, not from the classifier.
-_CLASSIFIER_VERDICTS = (None, "classifier", "hypothetical_or_past")
+_CLASSIFIER_VERDICTS = (None, "classifier", "hypothetical_or_past", "unsure_classifier")
 
 
 def words_of(text: str) -> list[str]:

@@ -26,6 +26,7 @@ from bot.nlu import safety_patterns as patterns
 
 DANGER, IMAGERY, EXTORTION = "report_danger", "report_imagery", "report_sextortion"
 NOT_DANGER = ""  # a verdict that takes the danger route away from a classifier's guess
+CLASSIFIER_DANGER_CONFIDENCE = 0.5
 # Intents whose guidance already fits a message that also has imagery or extortion words:
 # a child telling their own story, an adult worried about someone's viewing, someone seeking
 # material (refused), a child's own image being shared.
@@ -53,6 +54,11 @@ class SafetyMatchers:
         self.events.add("IMAGERY_TERMS", patterns.IMAGERY_TERMS)
         self.events.add("IMAGERY_SEEN", patterns.IMAGERY_SEEN)
         self.events.add("EXTORTION", patterns.EXTORTION)
+
+    def has_danger_words(self, doc: Doc) -> bool:
+        """Any danger family at all, present or not, hypothetical or not."""
+        families = {doc.vocab.strings[label] for label, _, _ in self.events(doc)}
+        return bool(families & {*patterns.STRONG_DANGER, *patterns.HAPPENING})
 
     def assess(self, doc: Doc, predicted: str | None = None) -> Verdict | None:
         """The route `doc` must take, or None to leave the classifier's intent alone."""
@@ -92,10 +98,14 @@ class SafetyNet(RuleComponent):
             doc = message.get(SPACY_DOCS[TEXT])
             if doc is None:
                 continue
-            predicted = (message.get(INTENT) or {}).get("name")
+            guess = message.get(INTENT) or {}
+            predicted, confidence = guess.get("name"), float(guess.get("confidence") or 0.0)
             verdict = self._for(doc.vocab).assess(doc, predicted)
             if verdict is None and predicted == DANGER:
-                verdict = Verdict(DANGER, "classifier")
+                # A confident guess is enough; an unsure one with no danger words at all ("is voice
+                # chat OK while he's on Fortnite right now?") goes to the next best intent.
+                unsure = confidence < CLASSIFIER_DANGER_CONFIDENCE and not self._for(doc.vocab).has_danger_words(doc)
+                verdict = Verdict(NOT_DANGER, "unsure_classifier") if unsure else Verdict(DANGER, "classifier")
             if verdict is not None:
                 _route(message, verdict)
         return messages
@@ -110,6 +120,9 @@ def _route(message: Message, verdict: Verdict) -> None:
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
     else:
+        # The classifier's guesses stay in the ranking, halved, so that the fallback classifier
+        # never sees two near-equal intents and turns the route into "I didn't understand".
+        ranking = [{**r, "confidence": float(r.get("confidence") or 0.0) / 2} for r in ranking]
         message.set(INTENT, {"name": verdict.intent, "confidence": 1.0}, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [{"name": verdict.intent, "confidence": 1.0}, *ranking], add_to_output=True)
     message.set("safety_net", verdict.reason, add_to_output=True)

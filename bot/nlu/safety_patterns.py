@@ -36,6 +36,7 @@ NOW_MARKERS = [
     "now", "right now", "tonight", "today", "at the moment", "currently", "this evening", "this afternoon",
     "this morning", "as we speak", "as i type", "about to", "in an hour", "in a few minutes", "just left",
     "just gone", "just went", "on his way", "on her way", "on their way", "on the way", "live", "at this moment",
+    "happening now", "as i type", "as we speak", "mins ago", "minutes ago", "an hour ago", "since last night",
 ]  # fmt: skip
 
 HYPOTHETICAL_MARKERS = [
@@ -44,6 +45,8 @@ HYPOTHETICAL_MARKERS = [
     "last year", "last month", "last week", "last summer", "years ago", "year ago", "months ago", "month ago",
     "weeks ago", "it's over", "its over", "it is over", "in the past", "next year", "next month", "next week",
     "next summer", "used to", "when she's older", "when he's older", "how would i know", "hypothetically",
+    "ever", "once she's", "once he's", "once they're", "when she was", "when he was", "when they were",
+    "next time", "all fine", "went well", "what would i do", "what do i do if", "is it ok", "is it safe",
 ]  # fmt: skip
 
 STRONG_DANGER: dict[str, list[Pattern]] = {
@@ -62,6 +65,8 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
          {"LOWER": {"IN": ["home", "back"]}}],
         [_words("ca", "can", "cant", "cannot"), _words("n't", "not", "find"), {"LOWER": "find", "OP": "?"},
          _words("her", "him", "them", "my")],
+        [{"LOWER": "not"}, {"LOWER": {"IN": ["back", "home"]}}, {"LOWER": {"IN": ["since", "yet", "all"]}}],
+        [{"LEMMA": "arrange"}, {"LOWER": "to"}, {"LEMMA": {"IN": ["collect", "pick", "meet", "fetch", "get"]}}],
     ],
     "with_a_stranger": [
         [_words("in"), _words("a", "his", "her", "the", "their"), _words("car", "van", "taxi"), {"LOWER": "with"}],
@@ -76,6 +81,8 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [{"LOWER": "self"}, {"LOWER": "-", "OP": "?"}, {"LEMMA": "harm"}],
         [{"LEMMA": "end"}, _words("his", "her", "their", "my"), {"LOWER": "life"}],
         [{"LEMMA": "want"}, {"LOWER": "to"}, {"LOWER": "die"}],
+        [{"LEMMA": "end"}, {"LOWER": "it"}, {"LOWER": "all", "OP": "?"}],
+        [{"LEMMA": "take"}, _words("his", "her", "their", "my"), {"LOWER": "own"}, {"LOWER": "life"}],
     ],
     "threat_to_hurt": [
         [{"LEMMA": "threaten"}, {"LOWER": "to"}, {"LEMMA": {"IN": ["kill", "hurt", "harm", "attack", "rape", "stab",
@@ -99,7 +106,7 @@ HAPPENING: dict[str, list[Pattern]] = {
          _words("him", "her", "them", "a", "this", "that", "some")],
     ],
     "on_camera": [
-        [{"LOWER": {"IN": ["camera", "cam", "webcam", "facetime", "livestream", "skype", "stream"]}}],
+        [{"LEMMA": {"IN": ["camera", "cam", "webcam", "facetime", "livestream", "skype", "stream"]}}],
         [_words("video", "live"), _words("call", "chat", "stream", "streaming")],
     ],
     "being_abused": [
