@@ -38,6 +38,8 @@ def verdict(nlp, matchers, text, predicted=None):
         # on camera now
         ("someone is on video call with my son right now telling him to undress", "being_abused_now"),
         ("a man is making my daughter strip on webcam at the moment", "being_abused_now"),
+        ("right now someone is on facetime with my daughter asking her to undress", "on_camera_now"),
+        ("my son has met up with the man from fortnite right now", "meeting_now"),
         # at the door
         ("there is a man at our door asking for my daughter", "coming_to_the_child"),
         ("a guy from tiktok is on his way to our house", "coming_to_the_child"),
@@ -86,6 +88,19 @@ def test_danger_families_fire(nlp, matchers, text, family):
 )
 def test_near_misses_do_not_fire(nlp, matchers, text):
     assert verdict(nlp, matchers, text)[0] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "daughter sent a photo to a 'girl' she met online and now they want money or they'll post it",
+        "im 14 and i did something stupid on cam with someone i thought was my age and now they keep messaging me",
+        "he was tricked into a video call and it was recorded, now theyre sending him screenshots",
+        "my foster son sent a naked selfie to his gf and now shes dumped him and says shell share it",
+    ],
+)
+def test_a_now_that_starts_a_later_part_of_the_story_is_not_danger(nlp, matchers, text):
+    assert verdict(nlp, matchers, text)[0] != DANGER
 
 
 @pytest.mark.parametrize(
@@ -180,7 +195,7 @@ def test_an_unsure_danger_guess_without_danger_words_goes_to_the_next_intent(nlp
 
 
 def test_an_unsure_danger_guess_with_danger_words_keeps_the_danger_route(nlp):
-    text = "she met a man on snapchat and i am so scared for her"
+    text = "she is meeting a man from snapchat and i am so scared for her"
     [routed] = SafetyNet().process([_guess(nlp, text, [(DANGER, 0.3), ("report_worry", 0.25)])])
 
     assert routed.get("intent")["name"] == DANGER

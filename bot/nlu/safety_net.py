@@ -27,6 +27,8 @@ from bot.nlu import safety_patterns as patterns
 DANGER, IMAGERY, EXTORTION = "report_danger", "report_imagery", "report_sextortion"
 NOT_DANGER = ""  # a verdict that takes the danger route away from a classifier's guess
 CLASSIFIER_DANGER_CONFIDENCE = 0.5
+NOW_DISTANCE = 6  # at most this many words between a happening word and its "now"
+_CLAUSE_STARTS = {"and", "but", "so", "then", ",", ".", ";", "!", "?"}
 # Intents whose guidance already fits a message that also has imagery or extortion words:
 # a child telling their own story, an adult worried about someone's viewing, someone seeking
 # material (refused), a child's own image being shared.
@@ -63,14 +65,25 @@ class SafetyMatchers:
     def assess(self, doc: Doc, predicted: str | None = None) -> Verdict | None:
         """The route `doc` must take, or None to leave the classifier's intent alone."""
         lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])  # the phrase markers ignore case
-        markers = {doc.vocab.strings[label] for label, _, _ in self.markers(lowered)}
-        found = {doc.vocab.strings[label] for label, _, _ in self.events(doc)}
+        marker_spans = [(doc.vocab.strings[label], start, end) for label, start, end in self.markers(lowered)]
+        markers = {label for label, _, _ in marker_spans}
+        event_spans = [(doc.vocab.strings[label], start, end) for label, start, end in self.events(doc)]
+        found = {label for label, _, _ in event_spans}
         hypothetical, now = "HYPOTHETICAL" in markers, "NOW" in markers
         strong = sorted(found & set(patterns.STRONG_DANGER))
         if strong and (now or not hypothetical):  # "the man from last year is outside now" still counts
             return Verdict(DANGER, strong[0])
-        happening = sorted(found & set(patterns.HAPPENING))
-        if happening and now and not hypothetical:
+        # A happening word counts only with its own "now" close by: in "she met him online and
+        # now they want money" the meeting is the past and the "now" belongs to the threat.
+        nows = [(start, end) for label, start, end in marker_spans if label == "NOW"]
+        happening = sorted(
+            {
+                label
+                for label, start, end in event_spans
+                if label in patterns.HAPPENING and any(_now_belongs_to(doc, (start, end), now) for now in nows)
+            }
+        )
+        if happening and not hypothetical:
             return Verdict(DANGER, f"{happening[0]}_now")
         if predicted == DANGER and hypothetical:
             return Verdict(NOT_DANGER, "hypothetical_or_past")
@@ -109,6 +122,15 @@ class SafetyNet(RuleComponent):
             if verdict is not None:
                 _route(message, verdict)
         return messages
+
+
+def _now_belongs_to(doc: Doc, event: tuple[int, int], now: tuple[int, int]) -> bool:
+    """Whether a "now" marker is about the event: a few words away, and not the start of a
+    later part of the story ("... on cam with him, and now they keep messaging me")."""
+    if max(now[0] - event[1], event[0] - now[1]) > NOW_DISTANCE:
+        return False
+    starts_a_clause = now[0] > 0 and doc[now[0] - 1].lower_ in _CLAUSE_STARTS
+    return not (now[0] >= event[1] and starts_a_clause)
 
 
 def _route(message: Message, verdict: Verdict) -> None:

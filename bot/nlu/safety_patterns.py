@@ -4,7 +4,8 @@ Each family is a label and a list of token patterns. `bot.nlu.safety_net` combin
 - STRONG danger families route to the police whenever they appear, unless the message is
   plainly hypothetical or about the past;
 - `happening` families (meeting, on camera...) route only with a `now` marker (now, tonight,
-  on his way...), so "he met her last year" and "what if she meets someone" do not;
+  on his way...) a few words away, so "he met her last year", "what if she meets someone" and
+  "she met him online and now they want money" do not;
 - imagery needs both abuse-imagery words and having seen or reporting them;
 - extortion words route to the sextortion guidance.
 """
@@ -100,7 +101,9 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
 
 HAPPENING: dict[str, list[Pattern]] = {
     "meeting": [
-        [{"LEMMA": "meet"}],
+        # "met" alone tells how they know each other ("a man she met online"), not a meeting now
+        [{"LEMMA": "meet", "LOWER": {"NOT_IN": ["met"]}}],
+        [{"LOWER": "met"}, {"LOWER": "up"}],
         [{"LOWER": {"IN": ["meetup", "meet-up"]}}],
         [{"LEMMA": {"IN": ["go", "sneak"]}}, {"LOWER": "out", "OP": "?"}, {"LOWER": "to"}, _words("see", "visit"),
          _words("him", "her", "them", "a", "this", "that", "some")],
@@ -111,7 +114,9 @@ HAPPENING: dict[str, list[Pattern]] = {
     ],
     "being_abused": [
         [{"LEMMA": "be"}, {"LOWER": {"IN": ["abused", "raped", "molested", "assaulted", "filmed", "forced"]}}],
-        [{"LOWER": {"IN": ["undress", "undressing", "strip", "stripping", "naked", "nude"]}}],
+        # not "naked" or "nude" alone: "she sent a nude and now he's sharing it" is not danger now
+        [{"LOWER": {"IN": ["undress", "undressing", "strip", "stripping"]}}],
+        [_words("get", "getting", "be", "being", "is"), {"LOWER": {"IN": ["naked", "nude"]}}],
         [{"LEMMA": "take"}, {"LOWER": "off"}, _words("her", "his", "their"), {"LOWER": "clothes"}],
     ],
 }  # fmt: skip
