@@ -44,10 +44,13 @@ def verdict(nlp, matchers, text, predicted=None):
         ("there is a man at our door asking for my daughter", "coming_to_the_child"),
         ("a guy from tiktok is on his way to our house", "coming_to_the_child"),
         ("someone is waiting outside the school for a year 8 girl", "coming_to_the_child"),
+        ("theres a man at our front door saying hes my daughters friend", "coming_to_the_child"),
+        ("a guy turned up at his school asking for him", "coming_to_the_child"),
         # run away with, missing
         ("she has run away with a man she met online", "missing"),
         ("my boy hasn't come home and he was talking to an adult online", "missing"),
         ("our foster child has gone missing", "missing"),
+        ("my daughter hasnt come home and her snapchat friend is a 30 year old man", "missing"),
         ("15 year old not back since last night, a man arranged to collect her", "missing"),
         # threats to hurt or kill
         ("he threatened to kill my son if he tells anyone", "threat_to_hurt"),
@@ -84,6 +87,8 @@ def test_danger_families_fire(nlp, matchers, text, family):
         "if someone ever turned up at our door from one of her games, what would i do",
         "is it safe for my teen to meet people from discord once she's 18",
         "my son met his online friend at the park today with me there, all fine, tips for next time",
+        "a student told me an adult online is messaging her, I work at the school",
+        "my son wants money for a new game",
     ],
 )
 def test_near_misses_do_not_fire(nlp, matchers, text):
@@ -149,6 +154,8 @@ def test_imagery_does_not_take_over_other_routes(nlp, matchers, text, predicted)
         "they're threatening to post his nudes unless he pays",
         "a man is demanding money or he'll send the pictures to her friends",
         "he says he will leak her photos",
+        "a hacker says he has nude pics of my child and wants bitcoin",
+        "they tricked my son into sending pics and now want 300 pounds",
     ],
 )
 def test_extortion_fires(nlp, matchers, text):

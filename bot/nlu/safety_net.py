@@ -56,6 +56,8 @@ class SafetyMatchers:
         self.events.add("IMAGERY_TERMS", patterns.IMAGERY_TERMS)
         self.events.add("IMAGERY_SEEN", patterns.IMAGERY_SEEN)
         self.events.add("EXTORTION", patterns.EXTORTION)
+        self.events.add("MONEY_DEMAND", patterns.MONEY_DEMAND)
+        self.events.add("IMAGES", patterns.IMAGES)
 
     def has_danger_words(self, doc: Doc) -> bool:
         """Any danger family at all, present or not, hypothetical or not."""
@@ -89,7 +91,8 @@ class SafetyMatchers:
             return Verdict(NOT_DANGER, "hypothetical_or_past")
         if {"IMAGERY_TERMS", "IMAGERY_SEEN"} <= found and predicted not in _KEEPS_IMAGERY:
             return Verdict(IMAGERY, "imagery_seen")
-        if "EXTORTION" in found and predicted not in _KEEPS_EXTORTION:
+        extortion = "EXTORTION" in found or {"MONEY_DEMAND", "IMAGES"} <= found
+        if extortion and predicted not in _KEEPS_EXTORTION:
             return Verdict(EXTORTION, "extortion")
         return None
 

@@ -21,6 +21,8 @@ _PERSON = ["man", "men", "adult", "adults", "stranger", "strangers", "guy", "blo
 _SELF = ["herself", "himself", "themselves", "myself", "themself"]
 _POSSESSIVE = ["his", "her", "their", "the", "my", "our"]
 _PLACE = ["house", "home", "flat", "door", "school", "gate", "gates", "address", "street", "road"]
+_PLACE_KINDS = ["front", "back", "school", "house", "flat"]  # "our front door", "the school gates"
+_BE_NOW = ["is", "'s", "was", "are", "'re", "now", "still", "already", "just", "been"]
 _IMAGE_WORDS = ["image", "images", "imagery", "picture", "pictures", "pics", "photo", "photos", "video", "videos",
                 "material", "content", "stuff", "clips", "clip"]  # fmt: skip
 
@@ -55,15 +57,24 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [_words("on"), _words(*_POSSESSIVE), {"LOWER": "way"}, {"LOWER": "to"}, _words(*_POSSESSIVE),
          _words(*_PLACE)],
         [{"LEMMA": {"IN": ["wait", "stand", "lurk", "hang"]}}, _words("outside", "at", "by", "near")],
-        [_words("at", "outside"), _words(*_POSSESSIVE), _words(*_PLACE)],
-        [{"LOWER": "outside"}, _words("the", "our", "my"), _words(*_PLACE)],
+        # someone at the door, not "I work at the school"
+        [_words(*_PERSON, "he", "she", "they", "him", "predator", "groomer"), _words(*_BE_NOW, "there", "s", "here",
+         "right"), {"OP": "?"}, _words("at", "outside"), _words(*_POSSESSIVE), {"LOWER": {"IN": _PLACE_KINDS},
+         "OP": "?"}, _words(*_PLACE)],
+        [_words(*_PERSON, "he", "she", "they", "predator", "groomer"), _words("at", "outside"), _words(*_POSSESSIVE),
+         {"LOWER": {"IN": _PLACE_KINDS}, "OP": "?"}, _words(*_PLACE)],
+        [{"LEMMA": {"IN": ["knock", "bang", "turn", "show", "come", "pull"]}}, {"LOWER": "up", "OP": "?"},
+         _words("at", "outside", "to"), _words(*_POSSESSIVE), {"LOWER": {"IN": _PLACE_KINDS}, "OP": "?"},
+         _words(*_PLACE)],
+        [{"LOWER": "outside"}, _words("the", "our", "my"), {"LOWER": {"IN": _PLACE_KINDS}, "OP": "?"},
+         _words(*_PLACE)],
     ],
     "missing": [
         [{"LEMMA": {"IN": ["go", "be", "have"]}}, {"LOWER": "missing"}],
         [{"LOWER": {"IN": ["run", "ran", "running", "gone"]}}, {"LOWER": "away"}, {"LOWER": "with"}],
         [{"LOWER": {"IN": ["run", "ran", "running"]}}, {"LOWER": "off"}, {"LOWER": "with"}],
-        [_words("has", "hasnt", "not", "never", "did", "didnt"), _words("n't", "not", "never"), {"LOWER": "come"},
-         {"LOWER": {"IN": ["home", "back"]}}],
+        [_words("has", "hasnt", "not", "never", "did", "didnt"), {"LEMMA": {"IN": ["not", "never"]}},
+         {"LOWER": "come"}, {"LOWER": {"IN": ["home", "back"]}}],
         [_words("ca", "can", "cant", "cannot"), _words("n't", "not", "find"), {"LOWER": "find", "OP": "?"},
          _words("her", "him", "them", "my")],
         [{"LOWER": "not"}, {"LOWER": {"IN": ["back", "home"]}}, {"LOWER": {"IN": ["since", "yet", "all"]}}],
@@ -137,6 +148,20 @@ IMAGERY_SEEN: list[Pattern] = [
     [{"LEMMA": "come"}, {"LOWER": "across"}],
     [{"LOWER": {"IN": ["website", "site", "forum", "link", "url", "page", "channel", "server", "online", "group",
      "chat", "feed", "account", "platform", "taken", "takedown"]}}],
+]  # fmt: skip
+
+# "Wants £300", "asking for bitcoin": extortion only where the message is about images too.
+MONEY_DEMAND: list[Pattern] = [
+    [{"LEMMA": {"IN": ["want", "ask", "demand", "need"]}}, {"LOWER": "for", "OP": "?"}, {"LOWER": {"IN": [
+     "money", "cash", "payment", "bitcoin", "crypto", "£", "$", "€", "gift", "vouchers", "paying", "pay"]}}],
+    [{"LEMMA": {"IN": ["want", "ask", "demand"]}}, {"LOWER": "for", "OP": "?"}, {"LIKE_NUM": True},
+     {"LEMMA": {"IN": ["pound", "quid", "dollar", "euro"]}}],
+    [{"LOWER": {"REGEX": r"^[£$€]\d"}}],
+]  # fmt: skip
+
+IMAGES: list[Pattern] = [
+    [_words(*_IMAGE_WORDS, "nudes", "nude", "naked", "selfie", "selfies", "screenshots", "recording", "recorded",
+            "pic", "vid", "vids")],
 ]  # fmt: skip
 
 EXTORTION: list[Pattern] = [
