@@ -6,7 +6,8 @@ the intent to that route with full confidence, whatever the classifier thought (
 classifier's guess stays in the ranking). When the classifier itself predicts danger, the
 confidence is raised too, so the fallback classifier never turns a danger message into
 "sorry, I didn't understand"; only a message that is plainly hypothetical or about the past
-("what if she ever meets someone", "two years ago") loses a danger guess that no pattern backs.
+("what if she ever meets someone", "two years ago") loses a danger guess that no pattern backs,
+and so does an unsure guess or an everyday advice question with no danger words at all.
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from bot.nlu import RuleComponent
 from bot.nlu import safety_patterns as patterns
 
 DANGER, IMAGERY, EXTORTION = "report_danger", "report_imagery", "report_sextortion"
+SEEKING = "request_abuse_material"
 NOT_DANGER = ""  # a verdict that takes the danger route away from a classifier's guess
 CLASSIFIER_DANGER_CONFIDENCE = 0.5
 NOW_DISTANCE = 6  # at most this many words between a happening word and its "now"
+_POSSESSIVE_ENDINGS = ("'s", "\u2019s")
 _CLAUSE_STARTS = {"and", "but", "so", "then", ",", ".", ";", "!", "?"}
 # Intents whose guidance already fits a message that also has imagery or extortion words:
 # a child telling their own story, an adult worried about someone's viewing, someone seeking
-# material (refused), a child's own image being shared.
-_KEEPS_IMAGERY = {"request_abuse_material", "report_adult_behaviour", "report_own_thoughts", "report_shared_image",
-                  "disclose_as_child", DANGER, EXTORTION}  # fmt: skip
+# material (refused, with the report route).
+_KEEPS_IMAGERY = {"request_abuse_material", "report_adult_behaviour", "report_own_thoughts", "disclose_as_child",
+                  DANGER, EXTORTION}  # fmt: skip
 _KEEPS_EXTORTION = {"disclose_as_child", DANGER, "request_abuse_material"}
 
 
@@ -50,6 +53,7 @@ class SafetyMatchers:
         self.markers = PhraseMatcher(vocab, attr="LOWER")
         self.markers.add("NOW", [Doc(vocab, words=m.split()) for m in patterns.NOW_MARKERS])
         self.markers.add("HYPOTHETICAL", [Doc(vocab, words=m.split()) for m in patterns.HYPOTHETICAL_MARKERS])
+        self.markers.add("ADVICE", [Doc(vocab, words=m.split()) for m in patterns.ADVICE_MARKERS])
         self.events = Matcher(vocab)
         for family, family_patterns in {**patterns.STRONG_DANGER, **patterns.HAPPENING}.items():
             self.events.add(family, family_patterns)
@@ -58,18 +62,38 @@ class SafetyMatchers:
         self.events.add("EXTORTION", patterns.EXTORTION)
         self.events.add("MONEY_DEMAND", patterns.MONEY_DEMAND)
         self.events.add("IMAGES", patterns.IMAGES)
+        self.events.add("CONTACT", patterns.CONTACT)
+        self.events.add("SEEKING", patterns.SEEKING)
 
     def has_danger_words(self, doc: Doc) -> bool:
-        """Any danger family at all, present or not, hypothetical or not."""
-        families = {doc.vocab.strings[label] for label, _, _ in self.events(doc)}
+        """Any danger word or danger family at all, present or not, hypothetical or not."""
+        if any(t.lemma_.lower() in patterns.DANGER_WORDS or t.lower_ in patterns.DANGER_WORDS for t in doc):
+            return True
+        families = {label for label, _, _ in self._events(doc)}
+        if "CONTACT" not in families:  # "meeting her school friends" is no danger word
+            families -= patterns.NEEDS_CONTACT
         return bool(families & {*patterns.STRONG_DANGER, *patterns.HAPPENING})
+
+    def _events(self, doc: Doc) -> list[tuple[str, int, int]]:
+        """Event matches, less those that end where a possessive goes on ("a stranger has my son's
+        nudes" is not "a stranger has my son")."""
+        return [
+            (doc.vocab.strings[label], start, end)
+            for label, start, end in self.events(doc)
+            if end >= len(doc) or doc[end].lower_ not in _POSSESSIVE_ENDINGS
+        ]
+
+    def asks_for_advice(self, doc: Doc) -> bool:
+        """An everyday advice question: "how do I talk to her", "any tips", "is it safe"."""
+        lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])
+        return any(doc.vocab.strings[label] == "ADVICE" for label, _, _ in self.markers(lowered))
 
     def assess(self, doc: Doc, predicted: str | None = None) -> Verdict | None:
         """The route `doc` must take, or None to leave the classifier's intent alone."""
         lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])  # the phrase markers ignore case
         marker_spans = [(doc.vocab.strings[label], start, end) for label, start, end in self.markers(lowered)]
         markers = {label for label, _, _ in marker_spans}
-        event_spans = [(doc.vocab.strings[label], start, end) for label, start, end in self.events(doc)]
+        event_spans = self._events(doc)
         found = {label for label, _, _ in event_spans}
         hypothetical, now = "HYPOTHETICAL" in markers, "NOW" in markers
         strong = sorted(found & set(patterns.STRONG_DANGER))
@@ -85,10 +109,16 @@ class SafetyMatchers:
                 if label in patterns.HAPPENING and any(_now_belongs_to(doc, (start, end), now) for now in nows)
             }
         )
+        if "CONTACT" not in found:  # "meeting her school friends tonight", "I pick her up today"
+            happening = [label for label in happening if label not in patterns.NEEDS_CONTACT]
         if happening and not hypothetical:
             return Verdict(DANGER, f"{happening[0]}_now")
+        if {"on_camera", "being_abused"} <= found and not hypothetical:  # "a live stream where a child is being abused"
+            return Verdict(DANGER, "abuse_on_camera")
         if predicted == DANGER and hypothetical:
             return Verdict(NOT_DANGER, "hypothetical_or_past")
+        if "SEEKING" in found and predicted not in (DANGER, "disclose_as_child", "report_adult_behaviour"):
+            return Verdict(SEEKING, "seeking")
         if {"IMAGERY_TERMS", "IMAGERY_SEEN"} <= found and predicted not in _KEEPS_IMAGERY:
             return Verdict(IMAGERY, "imagery_seen")
         extortion = "EXTORTION" in found or {"MONEY_DEMAND", "IMAGES"} <= found
@@ -118,10 +148,19 @@ class SafetyNet(RuleComponent):
             predicted, confidence = guess.get("name"), float(guess.get("confidence") or 0.0)
             verdict = self._for(doc.vocab).assess(doc, predicted)
             if verdict is None and predicted == DANGER:
-                # A confident guess is enough; an unsure one with no danger words at all ("is voice
-                # chat OK while he's on Fortnite right now?") goes to the next best intent.
-                unsure = confidence < CLASSIFIER_DANGER_CONFIDENCE and not self._for(doc.vocab).has_danger_words(doc)
-                verdict = Verdict(NOT_DANGER, "unsure_classifier") if unsure else Verdict(DANGER, "classifier")
+                # A confident guess is enough, unless the message has no danger words at all and is
+                # unsure ("is voice chat OK while he's on Fortnite right now?") or an everyday advice
+                # question ("she was upset after being online last night, how do I talk to her?"):
+                # then it goes to the next best intent.
+                matchers = self._for(doc.vocab)
+                if matchers.has_danger_words(doc):
+                    verdict = Verdict(DANGER, "classifier")
+                elif confidence < CLASSIFIER_DANGER_CONFIDENCE:
+                    verdict = Verdict(NOT_DANGER, "unsure_classifier")
+                elif matchers.asks_for_advice(doc):
+                    verdict = Verdict(NOT_DANGER, "advice_question")
+                else:
+                    verdict = Verdict(DANGER, "classifier")
             if verdict is not None:
                 _route(message, verdict)
         return messages

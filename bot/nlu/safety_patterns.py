@@ -20,8 +20,10 @@ _CHILD = ["child", "children", "kid", "kids", "minor", "minors", "a child", "und
 _PERSON = ["man", "men", "adult", "adults", "stranger", "strangers", "guy", "bloke", "woman", "person", "someone"]
 _SELF = ["herself", "himself", "themselves", "myself", "themself"]
 _POSSESSIVE = ["his", "her", "their", "the", "my", "our"]
-_PLACE = ["house", "home", "flat", "door", "school", "gate", "gates", "address", "street", "road"]
+_PLACE = ["house", "home", "flat", "door", "school", "gate", "gates", "address", "street", "road", "window"]
 _PLACE_KINDS = ["front", "back", "school", "house", "flat"]  # "our front door", "the school gates"
+_CHILD_NOUNS = ["son", "daughter", "child", "kid", "boy", "girl", "niece", "nephew", "grandson", "granddaughter",
+                "brother", "sister", "stepson", "stepdaughter", "pupil", "student"]  # fmt: skip
 _BE_NOW = ["is", "'s", "was", "are", "'re", "now", "still", "already", "just", "been"]
 _IMAGE_WORDS = ["image", "images", "imagery", "picture", "pictures", "pics", "photo", "photos", "video", "videos",
                 "material", "content", "stuff", "clips", "clip"]  # fmt: skip
@@ -38,8 +40,9 @@ def _phrase(text: str) -> Pattern:
 NOW_MARKERS = [
     "now", "right now", "tonight", "today", "at the moment", "currently", "this evening", "this afternoon",
     "this morning", "as we speak", "as i type", "about to", "in an hour", "in a few minutes", "just left",
-    "just gone", "just went", "on his way", "on her way", "on their way", "on the way", "live", "at this moment",
+    "just gone", "just went", "on his way", "on her way", "on their way", "on the way", "at this moment",
     "happening now", "as i type", "as we speak", "mins ago", "minutes ago", "an hour ago", "since last night",
+    "rn", "asap", "in the next hour", "within the hour", "mins", "minutes", "just now",
 ]  # fmt: skip
 
 HYPOTHETICAL_MARKERS = [
@@ -50,6 +53,25 @@ HYPOTHETICAL_MARKERS = [
     "next summer", "used to", "when she's older", "when he's older", "how would i know", "hypothetically",
     "ever", "once she's", "once he's", "once they're", "when she was", "when he was", "when they were",
     "next time", "all fine", "went well", "what would i do", "what do i do if", "is it ok", "is it safe",
+    "a recording", "recording of", "recorded",
+]  # fmt: skip
+
+# Words (lemmas) that keep a classifier's danger guess even on an unsure or advice-like message:
+# they do not route by themselves, they only stop the safety net from taking danger away.
+DANGER_WORDS = {
+    "hurt", "kill", "threaten", "danger", "dangerous", "urgent", "urgently", "emergency", "help", "scared", "scare",
+    "terrified", "car", "van", "house", "flat", "park", "street", "station", "door", "outside", "gone", "leave",
+    "left", "disappear", "missing", "take", "pick", "collect", "come", "wait", "address", "predator", "hotel",
+    "answer", "police", "asap", "immediately", "hurry", "fast", "abuse", "force", "trap", "lock", "rape",
+}  # fmt: skip
+
+# Everyday advice questions: a classifier's danger guess that no pattern backs gives way to them.
+ADVICE_MARKERS = [
+    "how do i talk", "how should i talk", "how can i talk", "how do i bring up", "how do i explain", "any tips",
+    "tips for", "tips on", "is it safe", "is it ok", "should i let", "before i let", "screen time", "what settings",
+    "which settings", "parental controls", "privacy settings", "what apps", "which apps", "what should she know",
+    "what should he know", "what should they know", "sharing locations", "location sharing", "share her location",
+    "share his location",
 ]  # fmt: skip
 
 STRONG_DANGER: dict[str, list[Pattern]] = {
@@ -63,11 +85,15 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
          "OP": "?"}, _words(*_PLACE)],
         [_words(*_PERSON, "he", "she", "they", "predator", "groomer"), _words("at", "outside"), _words(*_POSSESSIVE),
          {"LOWER": {"IN": _PLACE_KINDS}, "OP": "?"}, _words(*_PLACE)],
-        [{"LEMMA": {"IN": ["knock", "bang", "turn", "show", "come", "pull"]}}, {"LOWER": "up", "OP": "?"},
-         _words("at", "outside", "to"), _words(*_POSSESSIVE), {"LOWER": {"IN": _PLACE_KINDS}, "OP": "?"},
+        [{"LEMMA": {"IN": ["knock", "bang", "turn", "show", "pull"]}}, {"LOWER": "up", "OP": "?"},
+         _words("at", "outside"), _words(*_POSSESSIVE), {"LOWER": {"IN": _PLACE_KINDS}, "OP": "?"},
          _words(*_PLACE)],
-        [{"LOWER": "outside"}, _words("the", "our", "my"), {"LOWER": {"IN": _PLACE_KINDS}, "OP": "?"},
-         _words(*_PLACE)],
+        # "the man who groomed her is at the door": a home's door or window, whoever said it
+        [_words("is", "'s", "s"), _words("at", "outside"), _words(*_POSSESSIVE), {"OP": "?"},
+         _words("door", "window", "house", "flat", "gate", "gates")],
+        [{"LOWER": "outside"}, _words("the", "our", "my", "her", "his"), {"OP": "?"}, _words(*_PLACE)],
+        [{"LEMMA": {"IN": ["knock", "bang"]}}, _words("on", "at"), _words(*_POSSESSIVE), {"OP": "?"}, _words(*_PLACE)],
+        [{"LEMMA": "follow"}, _words("me", "her", "him", "them", "my"), {"OP": "?"}, {"LOWER": "home"}],
     ],
     "missing": [
         [{"LEMMA": {"IN": ["go", "be", "have"]}}, {"LOWER": "missing"}],
@@ -82,6 +108,24 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
     ],
     "with_a_stranger": [
         [_words("in"), _words("a", "his", "her", "the", "their"), _words("car", "van", "taxi"), {"LOWER": "with"}],
+        [_words("in", "into"), _words("his", "their"), _words("car", "van")],
+        [_words("in", "into", "at"), _words("a", "the", "some"), _words(*_PERSON), {"LOWER": "'s", "OP": "?"},
+         _words("car", "van", "house", "flat", "place", "home")],
+        [_words("at", "in"), _words("his", "their"), _words("flat", "place", "hotel")],
+        [_words("at", "in"), _words("a", "his", "the"), _words("hotel", "motel"), {"LOWER": "with"}],
+        [_words(*_PERSON, "he", "somebody", "predator"), {"OP": "?"}, {"OP": "?"}, _words("has", "got"),
+         {"LOWER": "got", "OP": "?"}, _words("my", "our"), _words(*_CHILD_NOUNS)],
+        [{"LEMMA": "take"}, _words("her", "him", "them", "me"), {"LOWER": "somewhere"}],
+        [{"LEMMA": "take"}, _words("my", "our"), _words(*_CHILD_NOUNS), _words("somewhere", "away")],
+        [_words("wo", "will", "wont", "not"), {"LEMMA": "not", "OP": "?"}, {"LOWER": "let"},
+         _words("her", "him", "me", "them"), _words("leave", "go")],
+        [{"LOWER": "locked"}, _words("her", "him", "me", "them")],
+        [_words("holding", "held", "trapped", "kidnapped", "abducted"), _words("her", "him", "me", "them", "my", "in",
+         "at")],
+        [{"LEMMA": "be"}, _words("held", "trapped", "kidnapped", "abducted")],
+        [{"LEMMA": "be"}, _words("outside", "out", "still", "now", "there", "off", "away"), {"LOWER": "with"},
+         _words("a", "an", "the", "some", "this", "that"), {"LOWER": {"IN": ["older", "grown", "random"]},
+         "OP": "?"}, _words(*_PERSON)],
         [{"LEMMA": "be"}, {"LOWER": "with"}, _words("a", "an", "the", "some", "this", "that"),
          {"LOWER": {"IN": ["older", "grown", "random"]}, "OP": "?"}, _words(*_PERSON)],
         [{"LOWER": "with"}, _words("someone", "somebody", "a", "an"), _words("he", "she", "they", "man", "adult", "guy",
@@ -95,8 +139,15 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [{"LEMMA": "want"}, {"LOWER": "to"}, {"LOWER": "die"}],
         [{"LEMMA": "end"}, {"LOWER": "it"}, {"LOWER": "all", "OP": "?"}],
         [{"LEMMA": "take"}, _words("his", "her", "their", "my"), {"LOWER": "own"}, {"LOWER": "life"}],
+        [{"LEMMA": "overdose"}],
+        [{"LEMMA": "take"}, {"LOWER": {"IN": ["pills", "tablets"]}}],
+        [_words("threatening", "threatened", "going", "gonna", "will", "'ll", "wants"), {"LOWER": "to", "OP": "?"},
+         {"LOWER": "jump"}],
     ],
     "threat_to_hurt": [
+        # "the man online will kill her family", not "my mum will kill me"
+        [_words("he", "they", "man", "guy", "bloke", "someone", "stranger", "person", "online"), _words("will", "'ll",
+         "would"), {"LEMMA": {"IN": ["kill", "rape", "stab", "attack"]}}],
         [{"LEMMA": "threaten"}, {"LOWER": "to"}, {"LEMMA": {"IN": ["kill", "hurt", "harm", "attack", "rape", "stab",
          "beat", "find"]}}],
         [{"LEMMA": "be", "OP": "?"}, {"LOWER": "going"}, {"LOWER": "to"}, {"LEMMA": {"IN": ["kill", "hurt", "rape",
@@ -107,6 +158,7 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [{"LOWER": {"IN": ["emergency", "urgent"]}}, {"IS_PUNCT": True, "OP": "?"}, _words("a", "my", "child",
          "help", "someone", "please")],
         [{"LOWER": "not"}, {"LOWER": "safe"}],
+        [{"LOWER": "happening"}, _words("now", "right", "as")],
     ],
 }  # fmt: skip
 
@@ -119,9 +171,17 @@ HAPPENING: dict[str, list[Pattern]] = {
         [{"LEMMA": {"IN": ["go", "sneak"]}}, {"LOWER": "out", "OP": "?"}, {"LOWER": "to"}, _words("see", "visit"),
          _words("him", "her", "them", "a", "this", "that", "some")],
     ],
+    "coming_for": [
+        [{"LEMMA": {"IN": ["come", "go"]}}, {"LOWER": "to", "OP": "?"}, {"LEMMA": {"IN": ["collect", "pick", "fetch",
+         "take", "get", "hurt", "find"]}}, _words("her", "him", "them", "me", "my", "us", "up")],
+        [{"LOWER": "coming"}, _words("for", "round", "over", "here")],
+        [_words("getting", "being", "get", "be"), _words("picked", "collected", "fetched")],
+        [{"LEMMA": "wait"}, {"LOWER": "for"}, _words("her", "him", "them", "me", "my")],
+    ],
     "on_camera": [
         [{"LEMMA": {"IN": ["camera", "cam", "webcam", "facetime", "livestream", "skype", "stream"]}}],
-        [_words("video", "live"), _words("call", "chat", "stream", "streaming")],
+        [{"LOWER": {"IN": ["livestreaming", "streaming", "broadcasting", "livestreamed"]}}],
+        [_words("video", "live"), _words("call", "chat", "stream", "streaming", "video")],
     ],
     "being_abused": [
         [{"LEMMA": "be"}, {"LOWER": {"IN": ["abused", "raped", "molested", "assaulted", "filmed", "forced"]}}],
@@ -129,8 +189,20 @@ HAPPENING: dict[str, list[Pattern]] = {
         [{"LOWER": {"IN": ["undress", "undressing", "strip", "stripping"]}}],
         [_words("get", "getting", "be", "being", "is"), {"LOWER": {"IN": ["naked", "nude"]}}],
         [{"LEMMA": "take"}, {"LOWER": "off"}, _words("her", "his", "their"), {"LOWER": "clothes"}],
+        [{"LEMMA": "take"}, _words("her", "his", "their"), {"LOWER": "clothes"}, {"LOWER": "off"}],
     ],
 }  # fmt: skip
+
+# Happening families that are danger only with someone from online or a stranger in the message.
+NEEDS_CONTACT = {"meeting", "coming_for"}
+
+# Who a child is meeting: without one of these, "meeting her school friends tonight" is not danger.
+CONTACT: list[Pattern] = [
+    [_words(*_PERSON, "online", "internet", "stranger", "older", "grown", "app", "game", "gaming", "snapchat", "snap",
+            "tiktok", "instagram", "insta", "discord", "roblox", "fortnite", "minecraft", "xbox", "playstation", "psn",
+            "whatsapp", "facebook", "telegram", "kik", "omegle", "grindr", "tinder", "wizz", "yubo", "twitch",
+            "youtube", "twitter", "reddit", "him", "he")],
+]  # fmt: skip
 
 IMAGERY_TERMS: list[Pattern] = [
     [{"LOWER": {"IN": ["csam", "cse", "cp", "csem"]}}],
@@ -140,6 +212,8 @@ IMAGERY_TERMS: list[Pattern] = [
     [_words(*_IMAGE_WORDS), {"LOWER": "of"}, _words(*_CHILD), {"LOWER": "being"}, {"LOWER": {"IN": ["abused",
      "raped", "molested", "exploited"]}}],
     [{"LOWER": "child"}, {"LOWER": {"IN": ["porn", "pornography"]}}],
+    [_words(*_IMAGE_WORDS), {"LOWER": "of"}, {"LOWER": {"IN": ["naked", "nude", "abused", "underage"]}},
+     _words(*_CHILD, "girls", "boys", "little")],
 ]  # fmt: skip
 
 IMAGERY_SEEN: list[Pattern] = [
@@ -162,6 +236,16 @@ MONEY_DEMAND: list[Pattern] = [
 IMAGES: list[Pattern] = [
     [_words(*_IMAGE_WORDS, "nudes", "nude", "naked", "selfie", "selfies", "screenshots", "recording", "recorded",
             "pic", "vid", "vids")],
+]  # fmt: skip
+
+# Someone seeking abuse material or secret contact with a child: refused, with Stop It Now.
+SEEKING: list[Pattern] = [
+    [_words("without"), _words("her", "his", "their", "the", "its"), _words("parents", "parent", "mum", "mom", "dad",
+     "family", "mum's", "parents'"), _words("knowing", "finding", "noticing", "seeing", "knowin", "know")],
+    [{"LEMMA": {"IN": ["make", "create", "generate", "draw", "produce"]}}, _words("a", "an", "some", "me", "us"),
+     {"LOWER": {"IN": ["naked", "nude", "sexual", "sexy", "explicit"]}}, _words(*_IMAGE_WORDS, "nudes", "pic", "pics"),
+     {"LOWER": "of"}, {"LOWER": {"IN": ["a", "an", "young", "little"]}, "OP": "?"},
+     _words(*_CHILD, *_CHILD_NOUNS, "girls", "boys", "girl", "boy")],
 ]  # fmt: skip
 
 EXTORTION: list[Pattern] = [
