@@ -48,27 +48,30 @@ def held_out() -> bool:
     return _summarise("held-out tests/nlu", report)
 
 
-SHADOW_CASES = PROJECT_DIR / "tests" / "eval" / "shadow_cases.yml"
+OWN_CASES = {
+    "shadow cases": PROJECT_DIR / "tests" / "eval" / "shadow_cases.yml",
+    "probe cases": PROJECT_DIR / "tests" / "eval" / "probe_cases.yml",
+}
 
 
 def run_cases(shared: Path) -> bool:
     """Start the assistant on free ports and score the shared development cases against it,
-    then our own shadow cases: other messages of the same kinds, written without seeing the
-    training data, to show whether the assistant generalises."""
+    then our own shadow and probe cases: other messages of the same kinds, written without
+    seeing the training data, to show whether the assistant generalises."""
     script = shared / "eval" / "run_cases.py"
     if not script.exists():
         print(f"No scorer at {script}: pass the shared folder with --shared.", file=sys.stderr)
         return False
     results = {}
     with local_servers() as servers:
-        for name, cases in (("development cases", None), ("shadow cases", SHADOW_CASES)):
+        for name, cases in {"development cases": None, **OWN_CASES}.items():
             out = RESULTS_DIR / name.split()[0]
             command = [sys.executable, str(script), "--url", servers.rest_url, "--out", str(out)]
             command += ["--cases", str(cases)] if cases else []
             print(f"\n{name} ({cases or script.parent / 'dev_cases.yml'}):", flush=True)
             results[name] = subprocess.run(command, check=False).returncode == 0
             print(f"Replies and failures: {out}")
-    return results["development cases"]  # the shadow cases inform; the goals are on the shared cases
+    return results["development cases"]  # our own cases inform; the goals are on the shared cases
 
 
 def evaluate(shared: Path, cases_only: bool = False) -> int:

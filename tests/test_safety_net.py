@@ -32,6 +32,7 @@ def verdict(nlp, matchers, text, predicted=None):
         ("my 15 year old is meeting a guy from discord tonight", "meeting_now"),
         ("she's gone to meet someone off instagram right now", "meeting_now"),
         ("he is about to meet the man he talks to on roblox", "meeting_now"),
+        ("my daughter is getting in a taxi to go see the 25 year old she talks to", "meeting_now"),
         # with them now / in a car
         ("my son is with a man he met online and won't answer", "with_a_stranger"),
         ("my daughter got in a car with someone from snapchat", "with_a_stranger"),
@@ -196,6 +197,10 @@ def test_seeking_secret_contact_or_material_is_refused(nlp, matchers, text):
 def test_an_adult_worried_about_another_keeps_that_route(nlp, matchers):
     text = "my brother chats to a 13 year old online without her parents knowing"
     assert verdict(nlp, matchers, text, "report_adult_behaviour")[0] is None
+
+
+def test_a_parent_asking_how_to_talk_about_sextortion_keeps_the_talk_route(nlp, matchers):
+    assert verdict(nlp, matchers, "talking to a 16 year old about sextortion", "ask_how_to_talk")[0] is None
 
 
 def test_a_child_telling_their_own_story_keeps_the_child_route(nlp, matchers):

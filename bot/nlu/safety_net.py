@@ -34,10 +34,10 @@ _POSSESSIVE_ENDINGS = ("'s", "\u2019s")
 _CLAUSE_STARTS = {"and", "but", "so", "then", ",", ".", ";", "!", "?"}
 # Intents whose guidance already fits a message that also has imagery or extortion words:
 # a child telling their own story, an adult worried about someone's viewing, someone seeking
-# material (refused, with the report route).
+# material (refused, with the report route); and for extortion, a parent asking how to talk about it.
 _KEEPS_IMAGERY = {"request_abuse_material", "report_adult_behaviour", "report_own_thoughts", "disclose_as_child",
                   DANGER, EXTORTION}  # fmt: skip
-_KEEPS_EXTORTION = {"disclose_as_child", DANGER, "request_abuse_material"}
+_KEEPS_EXTORTION = {"disclose_as_child", DANGER, "request_abuse_material", "ask_how_to_talk"}
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ NOW_MARKERS = [
     "this morning", "as we speak", "as i type", "about to", "in an hour", "in a few minutes", "just left",
     "just gone", "just went", "on his way", "on her way", "on their way", "on the way", "at this moment",
     "happening now", "as i type", "as we speak", "mins ago", "minutes ago", "an hour ago", "since last night",
-    "rn", "asap", "in the next hour", "within the hour", "mins", "minutes", "just now",
+    "rn", "asap", "in the next hour", "within the hour", "mins", "minutes", "just now", "getting in", "getting into",
+    "on the train", "on the bus", "on a train", "on a bus",
 ]  # fmt: skip
 
 HYPOTHETICAL_MARKERS = [
@@ -168,8 +169,8 @@ HAPPENING: dict[str, list[Pattern]] = {
         [{"LEMMA": "meet", "LOWER": {"NOT_IN": ["met"]}}],
         [{"LOWER": "met"}, {"LOWER": "up"}],
         [{"LOWER": {"IN": ["meetup", "meet-up"]}}],
-        [{"LEMMA": {"IN": ["go", "sneak"]}}, {"LOWER": "out", "OP": "?"}, {"LOWER": "to"}, _words("see", "visit"),
-         _words("him", "her", "them", "a", "this", "that", "some")],
+        [{"LEMMA": {"IN": ["go", "sneak"]}}, {"LOWER": "out", "OP": "?"}, {"LOWER": "to", "OP": "?"},
+         _words("see", "visit"), _words("him", "her", "them", "a", "this", "that", "some", "the")],
     ],
     "coming_for": [
         [{"LEMMA": {"IN": ["come", "go"]}}, {"LOWER": "to", "OP": "?"}, {"LEMMA": {"IN": ["collect", "pick", "fetch",
@@ -202,6 +203,9 @@ CONTACT: list[Pattern] = [
             "tiktok", "instagram", "insta", "discord", "roblox", "fortnite", "minecraft", "xbox", "playstation", "psn",
             "whatsapp", "facebook", "telegram", "kik", "omegle", "grindr", "tinder", "wizz", "yubo", "twitch",
             "youtube", "twitter", "reddit", "him", "he")],
+    # an adult's age: "the 25 year old", "a 30yo"
+    [{"LOWER": {"REGEX": r"^(1[89]|[2-9]\d)$"}}, _words("year", "yr", "years", "yrs"), _words("old", "olds")],
+    [{"LOWER": {"REGEX": r"^(1[89]|[2-9]\d)(yo|yr|yrs)$"}}],
 ]  # fmt: skip
 
 IMAGERY_TERMS: list[Pattern] = [
