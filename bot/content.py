@@ -4,12 +4,16 @@
 items; each item is one message (one idea) with optional buttons, and becomes the response
 `utter_<key>`. Phone numbers and web addresses are never typed into an item: the text says
 `{{resource_key}}` and the registry in `content/resources.yml` fills in the value for the
-deployment's region. The generated responses go to `var/domain/responses.yml`, next to a link
-to `domain.yml`, and Rasa trains and validates with that folder as its domain.
+deployment's region. The school's own details are named in single braces, `{school_name}`, and
+filled in when the message is sent (bot/nlg.py); such an item has a `when_unset` text, which
+becomes the item `<key>_when_unset`, for deployments that do not set them. The generated
+responses go to `var/domain/responses.yml`, next to a link to `domain.yml`, and Rasa trains and
+validates with that folder as its domain.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -29,7 +33,15 @@ AGE_BANDS = ("under_7", "7_to_10", "11_to_13", "14_to_17")
 AGE_SLOT_VALUES = (*AGE_BANDS, "unknown")  # "I'd rather not say" gets the text for any age
 MAX_MESSAGE_LENGTH = 2000  # characters; longer messages get a polite reply, not an error
 _PLACEHOLDER = re.compile(r"{{\s*([a-z0-9_]+)\s*}}")
+RUNTIME_SETTINGS = ("school_name", "dsl_contact")  # filled in at send time, see bot/nlg.py
+WHEN_UNSET_SUFFIX = "_when_unset"
+_RUNTIME_PLACEHOLDER = re.compile(rf"(?<!{{){{({'|'.join(RUNTIME_SETTINGS)})}}(?!}})")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def runtime_settings_named(text: str) -> set[str]:
+    """The settings that `text` shows when it is sent, such as {school_name}."""
+    return set(_RUNTIME_PLACEHOLDER.findall(text))
 
 
 class ContentError(ValueError):
@@ -162,7 +174,7 @@ def _load_topic(path: Path, content: Content) -> None:
         text = str(spec.get("text", "")).strip()
         if not text:
             raise ContentError(f"{where}: an item needs text")
-        content.items[key] = Item(
+        item = Item(
             key=key,
             topic=topic,
             text=text,
@@ -173,6 +185,17 @@ def _load_topic(path: Path, content: Content) -> None:
             review_by=_date(spec.get("review_by", raw.get("review_by")), where),
             not_to_blame=bool(spec.get("not_to_blame", False)),
         )
+        content.items[key] = item
+        when_unset = str(spec.get("when_unset", "")).strip()
+        if runtime_settings_named(text) and not when_unset:
+            raise ContentError(
+                f"{where}: an item showing {sorted(runtime_settings_named(text))} needs a when_unset text"
+            )
+        if when_unset:
+            if runtime_settings_named(when_unset):
+                raise ContentError(f"{where}: the when_unset text cannot show the settings it stands in for")
+            unset_key = key + WHEN_UNSET_SUFFIX
+            content.items[unset_key] = dataclasses.replace(item, key=unset_key, text=when_unset, by_age={})
 
 
 def deployment_values(settings: Settings) -> dict[str, str]:

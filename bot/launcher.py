@@ -41,11 +41,13 @@ def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> Path:
-    """The endpoints file Rasa reads: action server and tracker store from the settings."""
+    """The endpoints file Rasa reads: action server, tracker store and response generator."""
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints = {
         "action_endpoint": {"url": settings.action_server_url},
         "tracker_store": {"type": "bot.tracker_store.TalkTrackerStore", "url": settings.database_url},
+        # the school's details go into responses in this process, not through the action server
+        "nlg": {"type": "bot.nlg.DeploymentNLG"},
     }
     path = run_dir / "endpoints.yml"
     path.write_text("# Written by bot/launcher.py from the settings.\n" + yaml.safe_dump(endpoints))

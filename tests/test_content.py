@@ -10,7 +10,7 @@ import pytest
 import textstat
 import yaml
 
-from bot.content import AGE_SLOT_VALUES, AUDIENCES, load_content, responses
+from bot.content import AGE_SLOT_VALUES, AUDIENCES, WHEN_UNSET_SUFFIX, ContentError, load_content, responses
 from bot.request_guard import SERVER_REPLIES
 from bot.settings import PROJECT_DIR, REGIONS
 
@@ -71,6 +71,7 @@ def test_every_message_is_easy_to_read(item):
 def test_every_response_is_used_and_every_used_response_exists():
     generated = set(responses(CONTENT, "uk"))
     used = _used_responses()
+    used |= {name + WHEN_UNSET_SUFFIX for name in used} & generated  # sent instead by bot/nlg.py
 
     assert generated - used == set(), "content items nothing sends"
     assert used - generated == set(), "responses sent but missing from content/"
@@ -120,3 +121,19 @@ def test_did_you_mean_suggestions_name_real_intents(domain):
     assert CONTENT.suggestions
     intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
     assert set(CONTENT.suggestions) <= intents
+
+
+def test_an_item_showing_the_schools_details_has_a_text_for_when_they_are_unset(tmp_path):
+    (tmp_path / "resources.yml").write_text((PROJECT_DIR / "content" / "resources.yml").read_text())
+    topic = {"audiences": ["school_staff"], "review_by": "2099-01-01",
+             "sources": [{"title": "t", "url": "https://example.org", "checked": "2026-01-01"}],
+             "items": [{"key": "contact", "text": "Ask {dsl_contact}."}]}  # fmt: skip
+    (tmp_path / "school.yml").write_text(yaml.safe_dump(topic))
+
+    with pytest.raises(ContentError, match="needs a when_unset text"):
+        load_content(tmp_path)
+
+    topic["items"][0]["when_unset"] = "Ask the school office."
+    (tmp_path / "school.yml").write_text(yaml.safe_dump(topic))
+    content = load_content(tmp_path)
+    assert content.render("contact_when_unset", "uk") == "Ask the school office."

@@ -64,3 +64,26 @@ def test_loopback_is_not_limited_as_an_address():
     limiter = RateLimiter(per_minute=100, per_address=2)
 
     assert all(limiter.allow(f"s{n}", "127.0.0.1", now=n) for n in range(10))
+
+
+async def test_a_turn_with_no_reply_gets_the_apology_with_helplines():
+    from types import SimpleNamespace
+
+    from sanic import Sanic, response
+
+    from bot.server import REST_WEBHOOK, add_request_guard, make_guard
+    from bot.settings import load_settings
+
+    app = Sanic("never_silent_test")
+    guard = make_guard(load_settings({}))
+    add_request_guard(app, guard)
+    [never_silent] = app.response_middleware
+    request = SimpleNamespace(path=REST_WEBHOOK, ctx=SimpleNamespace(sender="parent-1"))
+
+    apology = await never_silent(request, response.json([]))
+    untouched = await never_silent(request, response.json([{"text": "hello"}]))
+
+    [message] = json.loads(apology.body)
+    assert message == {"recipient_id": "parent-1", "text": guard.replies["no_reply"]}
+    assert "0808 800 5000" in message["text"] and "999" in message["text"]
+    assert untouched is None

@@ -136,13 +136,13 @@ def test_personal_details_never_reach_the_database(servers, database):
 
 def test_logs_at_the_default_level_contain_no_message_text(servers, log_file):
     secret = f"zebra{uuid.uuid4().hex[:8]} worried about my nephew"
-    say(servers.rest_url, str(uuid.uuid4()), secret)
-    say(servers.rest_url, str(uuid.uuid4()), "who is the designated safeguarding lead")  # via the action server
+    sender = str(uuid.uuid4())
+    say(servers.rest_url, sender, secret)
+    say(servers.rest_url, sender, "/nlu_fallback")  # "did you mean": the action server gets the conversation
 
     logged = log_file.read_text(errors="replace")
     assert "Starting Rasa server" in logged, "the servers' output is in the log"
     assert secret.split()[0] not in logged
-    assert "designated safeguarding lead" not in logged
 
 
 def test_delete_my_conversation_removes_it_at_once(servers, database):
@@ -161,13 +161,15 @@ def test_with_the_action_server_down_safety_routes_still_answer(servers):
         _, danger = say(servers.rest_url, str(uuid.uuid4()), "a man is outside our house waiting for my son")
         _, imagery = say(servers.rest_url, str(uuid.uuid4()), "i saw child abuse images on a website, where to report")
         _, school = say(servers.rest_url, str(uuid.uuid4()), "who is the designated safeguarding lead")
+        _, unclear = say(servers.rest_url, str(uuid.uuid4()), "/nlu_fallback")  # "did you mean" needs it
     finally:
         servers.launch("actions")
         servers.wait_until_ready(only=("actions",))
 
     assert texts(danger).startswith("Call 999 now")
     assert "iwf.org.uk/report" in texts(imagery)
-    assert "something went wrong" in texts(school) and "0808 800 5000" in texts(school)
+    assert "Designated Safeguarding Lead" in texts(school), "the school contact needs no action server"
+    assert texts(unclear).strip() and "999" in texts(unclear)
 
 
 def test_after_sigkill_every_acknowledged_turn_is_kept_and_the_conversation_continues(servers, database):

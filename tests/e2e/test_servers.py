@@ -84,7 +84,7 @@ def test_imagery_is_routed_to_the_iwf(servers):
     assert "iwf.org.uk/report" in reply[0]
 
 
-def test_the_action_server_answers_with_the_configured_school_contact(servers):
+def test_the_server_names_the_configured_school_contact(servers):
     reply = texts(say(servers.rest_url, str(uuid.uuid4()), "who is the designated safeguarding lead"))
 
     assert reply == [

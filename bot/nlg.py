@@ -1,0 +1,46 @@
+"""Responses that show the school's own details, filled in by the Rasa server itself.
+
+A response may name a deployment setting in single braces, `{school_name}` or `{dsl_contact}`;
+the settings fill it in when the message is sent, so a school sets its Designated Safeguarding
+Lead in `.env` without retraining and without a call to the action server. Where a setting the
+response names is not set, the item's `when_unset` text is sent instead
+(`utter_<key>_when_unset`, written by bot/content.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.content import WHEN_UNSET_SUFFIX, runtime_settings_named
+from bot.settings import Settings, load_settings
+
+
+def runtime_values(settings: Settings) -> dict[str, str]:
+    values = {"school_name": settings.school_name, "dsl_contact": settings.dsl_contact}
+    return {name: value for name, value in values.items() if value}
+
+
+class DeploymentNLG(TemplatedNaturalLanguageGenerator):
+    """Rasa's response generator, with the deployment's settings as response variables."""
+
+    def __init__(self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None) -> None:
+        super().__init__((domain or Domain.empty()).responses)
+        self.values = runtime_values(load_settings())
+
+    def _needs_unset_value(self, utter_action: str) -> bool:
+        named = set().union(
+            *(runtime_settings_named(v.get("text") or "") for v in self.responses.get(utter_action, []))
+        )
+        return bool(named - set(self.values))
+
+    async def generate(
+        self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        if self._needs_unset_value(utter_action) and utter_action + WHEN_UNSET_SUFFIX in self.responses:
+            utter_action += WHEN_UNSET_SUFFIX
+        return await super().generate(utter_action, tracker, output_channel, **{**self.values, **kwargs})
