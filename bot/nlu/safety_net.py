@@ -37,6 +37,7 @@ _CLAUSE_STARTS = {"and", "but", "so", "then", ",", ".", ";", "!", "?"}
 # material (refused, with the report route); and for extortion, a parent asking how to talk about it.
 _KEEPS_IMAGERY = {"request_abuse_material", "report_adult_behaviour", "report_own_thoughts", "disclose_as_child",
                   DANGER, EXTORTION}  # fmt: skip
+_KEEPS_SEEKING = {DANGER, "disclose_as_child", "report_adult_behaviour"}
 _KEEPS_EXTORTION = {"disclose_as_child", DANGER, "request_abuse_material", "ask_how_to_talk"}
 
 
@@ -64,6 +65,9 @@ class SafetyMatchers:
         self.events.add("IMAGES", patterns.IMAGES)
         self.events.add("CONTACT", patterns.CONTACT)
         self.events.add("SEEKING", patterns.SEEKING)
+        self.events.add("SEEKING_VERBS", patterns.SEEKING_VERBS)
+        self.events.add("REPORTING", patterns.REPORTING)
+        self.events.add("ADVICE", patterns.ADVICE)
 
     def has_danger_words(self, doc: Doc) -> bool:
         """Any danger word or danger family at all, present or not, hypothetical or not."""
@@ -84,9 +88,10 @@ class SafetyMatchers:
         ]
 
     def asks_for_advice(self, doc: Doc) -> bool:
-        """An everyday advice question: "how do I talk to her", "any tips", "is it safe"."""
+        """An everyday advice question: "how do I talk to her", "any tips", "is FaceTime safe?"."""
         lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])
-        return any(doc.vocab.strings[label] == "ADVICE" for label, _, _ in self.markers(lowered))
+        markers = {doc.vocab.strings[label] for label, _, _ in self.markers(lowered)}
+        return "ADVICE" in markers or any(label == "ADVICE" for label, _, _ in self._events(doc))
 
     def assess(self, doc: Doc, predicted: str | None = None) -> Verdict | None:
         """The route `doc` must take, or None to leave the classifier's intent alone."""
@@ -111,13 +116,19 @@ class SafetyMatchers:
         )
         if "CONTACT" not in found:  # "meeting her school friends tonight", "I pick her up today"
             happening = [label for label in happening if label not in patterns.NEEDS_CONTACT]
-        if happening and not hypothetical:
+        # A calm question about something happening now ("she's on FaceTime with her cousin right
+        # now, is FaceTime safe?") is advice, unless it speaks of abuse.
+        advice = self.asks_for_advice(doc) and "being_abused" not in found
+        if happening and not hypothetical and not advice:
             return Verdict(DANGER, f"{happening[0]}_now")
         if {"on_camera", "being_abused"} <= found and not hypothetical:  # "a live stream where a child is being abused"
             return Verdict(DANGER, "abuse_on_camera")
         if predicted == DANGER and hypothetical:
             return Verdict(NOT_DANGER, "hypothetical_or_past")
-        if "SEEKING" in found and predicted not in (DANGER, "disclose_as_child", "report_adult_behaviour"):
+        if predicted == DANGER and advice:
+            return Verdict(NOT_DANGER, "advice_question")
+        seeking_material = {"IMAGERY_TERMS", "SEEKING_VERBS"} <= found and "REPORTING" not in found
+        if (seeking_material or "SEEKING" in found) and predicted not in _KEEPS_SEEKING:
             return Verdict(SEEKING, "seeking")
         if {"IMAGERY_TERMS", "IMAGERY_SEEN"} <= found and predicted not in _KEEPS_IMAGERY:
             return Verdict(IMAGERY, "imagery_seen")
@@ -148,19 +159,11 @@ class SafetyNet(RuleComponent):
             predicted, confidence = guess.get("name"), float(guess.get("confidence") or 0.0)
             verdict = self._for(doc.vocab).assess(doc, predicted)
             if verdict is None and predicted == DANGER:
-                # A confident guess is enough, unless the message has no danger words at all and is
-                # unsure ("is voice chat OK while he's on Fortnite right now?") or an everyday advice
-                # question ("she was upset after being online last night, how do I talk to her?"):
-                # then it goes to the next best intent.
-                matchers = self._for(doc.vocab)
-                if matchers.has_danger_words(doc):
-                    verdict = Verdict(DANGER, "classifier")
-                elif confidence < CLASSIFIER_DANGER_CONFIDENCE:
-                    verdict = Verdict(NOT_DANGER, "unsure_classifier")
-                elif matchers.asks_for_advice(doc):
-                    verdict = Verdict(NOT_DANGER, "advice_question")
-                else:
-                    verdict = Verdict(DANGER, "classifier")
+                # A confident guess is enough (advice questions were settled above); an unsure one
+                # with no danger words at all ("is voice chat OK while he's on Fortnite right now?")
+                # goes to the next best intent.
+                unsure = confidence < CLASSIFIER_DANGER_CONFIDENCE and not self._for(doc.vocab).has_danger_words(doc)
+                verdict = Verdict(NOT_DANGER, "unsure_classifier") if unsure else Verdict(DANGER, "classifier")
             if verdict is not None:
                 _route(message, verdict)
         return messages

@@ -72,7 +72,16 @@ ADVICE_MARKERS = [
     "tips for", "tips on", "is it safe", "is it ok", "should i let", "before i let", "screen time", "what settings",
     "which settings", "parental controls", "privacy settings", "what apps", "which apps", "what should she know",
     "what should he know", "what should they know", "sharing locations", "location sharing", "share her location",
-    "share his location",
+    "share his location", "can i let", "how can i check", "how do i check", "how much", "is that ok", "is this ok",
+    "is that safe", "is this safe",
+]  # fmt: skip
+
+# "Is FaceTime safe?", "are these apps ok?": an advice question, whatever it asks about.
+ADVICE: list[Pattern] = [
+    [_words("is", "are"), {"IS_ALPHA": True, "OP": "?"}, {"IS_ALPHA": True, "OP": "?"},
+     _words("safe", "ok", "okay", "appropriate", "alright", "allowed", "normal", "suitable"), {"IS_PUNCT": True}],
+    [_words("is", "are"), {"IS_ALPHA": True, "OP": "?"}, {"IS_ALPHA": True, "OP": "?"},
+     _words("safe", "ok", "okay", "appropriate", "alright", "allowed", "normal", "suitable"), _words("for", "to")],
 ]  # fmt: skip
 
 STRONG_DANGER: dict[str, list[Pattern]] = {
@@ -108,7 +117,8 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [{"LEMMA": "arrange"}, {"LOWER": "to"}, {"LEMMA": {"IN": ["collect", "pick", "meet", "fetch", "get"]}}],
     ],
     "with_a_stranger": [
-        [_words("in"), _words("a", "his", "her", "the", "their"), _words("car", "van", "taxi"), {"LOWER": "with"}],
+        [_words("in", "into"), _words("a", "his", "her", "the", "their"), _words("car", "van", "taxi"),
+         {"LOWER": "with"}],
         [_words("in", "into"), _words("his", "their"), _words("car", "van")],
         [_words("in", "into", "at"), _words("a", "the", "some"), _words(*_PERSON), {"LOWER": "'s", "OP": "?"},
          _words("car", "van", "house", "flat", "place", "home")],
@@ -240,6 +250,17 @@ MONEY_DEMAND: list[Pattern] = [
 IMAGES: list[Pattern] = [
     [_words(*_IMAGE_WORDS, "nudes", "nude", "naked", "selfie", "selfies", "screenshots", "recording", "recorded",
             "pic", "vid", "vids")],
+]  # fmt: skip
+
+# Asking for abuse material ("where do people share cp"), as against reporting it.
+SEEKING_VERBS: list[Pattern] = [
+    [_words("get", "find", "download", "buy", "access", "obtain", "trade", "swap", "share", "watch", "want", "need")],
+    [_words("send", "give", "show", "sell"), _words("me", "us")],
+]  # fmt: skip
+REPORTING: list[Pattern] = [
+    [{"LEMMA": {"IN": ["report", "see", "stumble", "click", "remove", "spot", "discover", "encounter", "receive"]}}],
+    [_words("found", "saw", "seen", "takedown", "taken")],
+    [{"LEMMA": "come"}, {"LOWER": "across"}],
 ]  # fmt: skip
 
 # Someone seeking abuse material or secret contact with a child: refused, with Stop It Now.
