@@ -37,14 +37,16 @@ class WidgetSocketIOInput(SocketIOInput):
             text = clean(message.text or "")
             key = polite_reply(text) if self.guard.limiter.allow(message.sender_id, None) else "rate_limited"
             if key:
-                await message.output_channel.send_text_message(message.sender_id, self.guard.replies[key])
+                for text in self.guard.replies[key]:
+                    await message.output_channel.send_text_message(message.sender_id, text)
                 return
             message.text = text
             counting = _CountingOutput(message.output_channel)
             message.output_channel = counting
             await on_new_message(message)
             if not counting.sent:
-                await counting.inner.send_text_message(message.sender_id, self.guard.replies["no_reply"])
+                for text in self.guard.replies["no_reply"]:
+                    await counting.inner.send_text_message(message.sender_id, text)
 
         blueprint = super().blueprint(guarded)
         assert self.sio is not None  # set by the parent's blueprint()

@@ -20,8 +20,14 @@ from typing import Any
 
 from bot.content import MAX_MESSAGE_LENGTH
 
-# Content items the server sends itself, without Rasa.
-SERVER_REPLIES = ("empty_message", "message_too_long", "rate_limited", "no_reply")
+# What the server answers itself, without Rasa: a reply's content items, one message each. A
+# message too long to read could be about a child in danger, so the emergency number follows.
+SERVER_REPLIES = {
+    "empty_message": ("empty_message",),
+    "message_too_long": ("message_too_long", "emergency_reminder"),
+    "rate_limited": ("rate_limited",),
+    "no_reply": ("no_reply",),
+}
 MAX_SENDER_LENGTH = 128
 _SENDER = re.compile(r"^[\w.:@-]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -104,5 +110,5 @@ def polite_reply(text: str) -> str | None:
 class Guard:
     """What the REST middleware and the socket.io channel share: the replies and the rate limits."""
 
-    replies: dict[str, str]  # content key -> the text, for the deployment's region
+    replies: dict[str, tuple[str, ...]]  # SERVER_REPLIES key -> its messages, for the deployment's region
     limiter: RateLimiter

@@ -79,7 +79,9 @@ _MAX_BODY_BYTES = 1_000_000  # far above a 2,000-character message; larger bodie
 def make_guard(settings: Settings) -> Guard:
     content = load_content(settings=settings)
     return Guard(
-        replies={key: content.render(key, settings.region) for key in SERVER_REPLIES},
+        replies={
+            key: tuple(content.render(item, settings.region) for item in items) for key, items in SERVER_REPLIES.items()
+        },
         limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_per_minute * 20),
     )
 
@@ -89,7 +91,7 @@ def add_request_guard(app: Sanic, guard: Guard) -> None:
     app.config.REQUEST_MAX_SIZE = _MAX_BODY_BYTES
 
     def reply(sender: str, key: str, status: int = 200) -> response.HTTPResponse:
-        return response.json([{"recipient_id": sender, "text": guard.replies[key]}], status=status)
+        return response.json([{"recipient_id": sender, "text": text} for text in guard.replies[key]], status=status)
 
     async def check_request(request: Request) -> response.HTTPResponse | None:
         if request.path != REST_WEBHOOK or request.method != "POST":

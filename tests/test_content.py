@@ -30,7 +30,7 @@ BANNED = [
 
 def _used_responses() -> set[str]:
     used = {"utter_default"}  # sent by Rasa's action_default_fallback
-    used |= {f"utter_{key}" for key in SERVER_REPLIES}  # sent by the request guard
+    used |= {f"utter_{item}" for items in SERVER_REPLIES.values() for item in items}  # sent by the request guard
     domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
     for form, spec in (domain.get("forms") or {}).items():  # a form asks with utter_ask_<form>_<slot>
         used |= {f"utter_ask_{form}_{slot}" for slot in spec["required_slots"]}

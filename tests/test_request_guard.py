@@ -84,6 +84,6 @@ async def test_a_turn_with_no_reply_gets_the_apology_with_helplines():
     untouched = await never_silent(request, response.json([{"text": "hello"}]))
 
     [message] = json.loads(apology.body)
-    assert message == {"recipient_id": "parent-1", "text": guard.replies["no_reply"]}
+    assert message == {"recipient_id": "parent-1", "text": guard.replies["no_reply"][0]}
     assert "0808 800 5000" in message["text"] and "999" in message["text"]
     assert untouched is None

@@ -58,6 +58,7 @@ BAD_INPUTS = [
     ("empty message", {"message": ""}, 200, "looks empty"),
     ("whitespace only", {"message": "  \n\t "}, 200, "looks empty"),
     ("100 KB message", {"message": "a" * 100_000}, 200, "too long"),
+    ("long story of a child in danger", {"message": "he is outside her school now. " * 80}, 200, "call 999"),
     ("NUL bytes", {"message": "hel\u0000lo"}, 200, "Talk Together"),
     ("emoji", {"message": "😢😢😢"}, 200, ""),
     ("right-to-left text", {"message": "ابني في خطر"}, 200, "English"),
