@@ -6,9 +6,11 @@ origins exactly as on a school's website.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -94,11 +96,19 @@ def send(page: Page, text: str) -> str:
     return first_reply.inner_text()
 
 
-def serious_violations(page: Page) -> list[str]:
+def serious_violations(page: Page, state: str) -> list[str]:
+    """Serious and critical axe-core findings; every finding is kept in var/results/browser/axe-STATE.json."""
     results = Axe().run(page)
-    return [
-        f"{v['id']}: {v['help']}" for v in results.response["violations"] if v.get("impact") in ("serious", "critical")
-    ]
+    violations = results.response["violations"]
+    summary = {
+        "state": state,
+        "rules_passed": len(results.response["passes"]),
+        "violations_by_impact": dict(Counter(v.get("impact") or "none" for v in violations)),
+        "violations": [{"id": v["id"], "impact": v.get("impact"), "nodes": len(v["nodes"])} for v in violations],
+    }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / f"axe-{state}.json").write_text(json.dumps(summary, indent=2))
+    return [f"{v['id']}: {v['help']}" for v in violations if v.get("impact") in ("serious", "critical")]
 
 
 def test_a_parent_uses_the_widget_with_the_keyboard_only(page: Page, servers) -> None:
@@ -128,13 +138,13 @@ def test_no_serious_accessibility_violations_open_or_closed(page: Page) -> None:
     # Measured at rest: a message fading in has, for a moment, too little contrast.
     page.emulate_media(reduced_motion="reduce")
     page.wait_for_selector("#tt-launcher")
-    assert serious_violations(page) == []
+    assert serious_violations(page, "closed") == []
     page.click("#tt-launcher")
     expect(page.locator("#tt-panel")).to_be_visible()
     send(page, "hello")
     expect(page.locator("#tt-log .tt-bot")).to_have_count(2)
     page.wait_for_timeout(500)
-    assert serious_violations(page) == []
+    assert serious_violations(page, "open") == []
 
 
 def test_html_in_a_message_is_shown_as_text_and_runs_nothing(page: Page) -> None:
