@@ -87,12 +87,6 @@ class SafetyMatchers:
             if end >= len(doc) or doc[end].lower_ not in _POSSESSIVE_ENDINGS
         ]
 
-    def asks_for_advice(self, doc: Doc) -> bool:
-        """An everyday advice question: "how do I talk to her", "any tips", "is FaceTime safe?"."""
-        lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])
-        markers = {doc.vocab.strings[label] for label, _, _ in self.markers(lowered)}
-        return "ADVICE" in markers or any(label == "ADVICE" for label, _, _ in self._events(doc))
-
     def assess(self, doc: Doc, predicted: str | None = None) -> Verdict | None:
         """The route `doc` must take, or None to leave the classifier's intent alone."""
         lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])  # the phrase markers ignore case
@@ -117,8 +111,8 @@ class SafetyMatchers:
         if "CONTACT" not in found:  # "meeting her school friends tonight", "I pick her up today"
             happening = [label for label in happening if label not in patterns.NEEDS_CONTACT]
         # A calm question about something happening now ("she's on FaceTime with her cousin right
-        # now, is FaceTime safe?") is advice, unless it speaks of abuse.
-        advice = self.asks_for_advice(doc) and "being_abused" not in found
+        # now, is FaceTime safe?", "how do I talk to her") is advice, unless it speaks of abuse.
+        advice = "ADVICE" in (markers | found) and "being_abused" not in found
         if happening and not hypothetical and not advice:
             return Verdict(DANGER, f"{happening[0]}_now")
         if {"on_camera", "being_abused"} <= found and not hypothetical:  # "a live stream where a child is being abused"
