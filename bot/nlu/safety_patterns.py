@@ -72,8 +72,8 @@ ADVICE_MARKERS = [
     "tips for", "tips on", "is it safe", "is it ok", "should i let", "before i let", "screen time", "what settings",
     "which settings", "parental controls", "privacy settings", "what apps", "which apps", "what should she know",
     "what should he know", "what should they know", "sharing locations", "location sharing", "share her location",
-    "share his location", "can i let", "how can i check", "how do i check", "how much", "is that ok", "is this ok",
-    "is that safe", "is this safe",
+    "share his location", "can i let", "how can i check", "how do i check", "can i check", "can i see if", "how much",
+    "is that ok", "is this ok", "is that safe", "is this safe",
 ]  # fmt: skip
 
 # "Is FaceTime safe?", "are these apps ok?": an advice question, whatever it asks about.
