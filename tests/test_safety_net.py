@@ -132,6 +132,7 @@ def test_a_now_that_starts_a_later_part_of_the_story_is_not_danger(nlp, matchers
     [
         "what should I do if she ever meets someone",
         "my son wants to meet his gaming friend at a convention next year",
+        "when my daughter was 10 someone online asked her for photos, shes 16 now, how to help",
     ],
 )
 def test_a_hypothetical_takes_a_danger_guess_away_from_the_classifier(nlp, matchers, text):
@@ -264,3 +265,18 @@ def test_an_unsure_danger_guess_with_danger_words_keeps_the_danger_route(nlp):
     [routed] = SafetyNet().process([_guess(nlp, text, [(DANGER, 0.3), ("report_worry", 0.25)])])
 
     assert routed.get("intent")["name"] == DANGER
+
+
+def test_a_close_runner_up_danger_guess_with_danger_words_wins(nlp):
+    text = "grandson has snuck out, a bloke is picking him up from the park at 9"
+    [routed] = SafetyNet().process([_guess(nlp, text, [("disclose_as_child", 0.4), (DANGER, 0.35)])])
+
+    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
+    assert routed.get("safety_net") == "classifier_close"
+
+
+def test_a_runner_up_danger_guess_on_an_advice_question_stays_second(nlp):
+    text = "should i let my son go to the park with his friends tonight"
+    [routed] = SafetyNet().process([_guess(nlp, text, [("ask_ground_rules", 0.4), (DANGER, 0.35)])])
+
+    assert routed.get("intent")["name"] == "ask_ground_rules"

@@ -6,8 +6,9 @@ the intent to that route with full confidence, whatever the classifier thought (
 classifier's guess stays in the ranking). When the classifier itself predicts danger, the
 confidence is raised too, so the fallback classifier never turns a danger message into
 "sorry, I didn't understand"; only a message that is plainly hypothetical or about the past
-("what if she ever meets someone", "two years ago") loses a danger guess that no pattern backs,
-and so does an unsure guess or an everyday advice question with no danger words at all.
+("what if she ever meets someone", "two years ago") or an everyday advice question ("is FaceTime
+safe?") loses a danger guess that no pattern backs, and so does an unsure guess with no danger
+words at all. The other way round, a runner-up danger guess wins when the message has danger words.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ DANGER, IMAGERY, EXTORTION = "report_danger", "report_imagery", "report_sextorti
 SEEKING = "request_abuse_material"
 NOT_DANGER = ""  # a verdict that takes the danger route away from a classifier's guess
 CLASSIFIER_DANGER_CONFIDENCE = 0.5
+CLOSE_DANGER_CONFIDENCE = 0.3  # a runner-up danger guess this likely, with danger words, is taken
 NOW_DISTANCE = 6  # at most this many words between a happening word and its "now"
 _POSSESSIVE_ENDINGS = ("'s", "\u2019s")
 _CLAUSE_STARTS = {"and", "but", "so", "then", ",", ".", ";", "!", "?"}
@@ -68,10 +70,11 @@ class SafetyMatchers:
         self.events.add("SEEKING_VERBS", patterns.SEEKING_VERBS)
         self.events.add("REPORTING", patterns.REPORTING)
         self.events.add("ADVICE", patterns.ADVICE)
+        self.events.add("PAST", patterns.PAST)
 
-    def has_danger_words(self, doc: Doc) -> bool:
-        """Any danger word or danger family at all, present or not, hypothetical or not."""
-        if any(t.lemma_.lower() in patterns.DANGER_WORDS or t.lower_ in patterns.DANGER_WORDS for t in doc):
+    def has_danger_words(self, doc: Doc, words: set[str] = patterns.DANGER_WORDS) -> bool:
+        """Any of `words` or any danger family at all, present or not, hypothetical or not."""
+        if any(t.lemma_.lower() in words or t.lower_ in words for t in doc):
             return True
         families = {label for label, _, _ in self._events(doc)}
         if "CONTACT" not in families:  # "meeting her school friends" is no danger word
@@ -94,7 +97,7 @@ class SafetyMatchers:
         markers = {label for label, _, _ in marker_spans}
         event_spans = self._events(doc)
         found = {label for label, _, _ in event_spans}
-        hypothetical, now = "HYPOTHETICAL" in markers, "NOW" in markers
+        hypothetical, now = "HYPOTHETICAL" in markers or "PAST" in found, "NOW" in markers
         strong = sorted(found & set(patterns.STRONG_DANGER))
         if strong and (now or not hypothetical):  # "the man from last year is outside now" still counts
             return Verdict(DANGER, strong[0])
@@ -152,6 +155,10 @@ class SafetyNet(RuleComponent):
             guess = message.get(INTENT) or {}
             predicted, confidence = guess.get("name"), float(guess.get("confidence") or 0.0)
             verdict = self._for(doc.vocab).assess(doc, predicted)
+            if verdict is None and predicted != DANGER and self._danger_is_close(message, doc):
+                # "A bloke is picking him up from the park at 9": when the classifier hesitates
+                # between danger and another topic, and the message has danger words, danger wins.
+                verdict = Verdict(DANGER, "classifier_close")
             if verdict is None and predicted == DANGER:
                 # A confident guess is enough (advice questions were settled above); an unsure one
                 # with no danger words at all ("is voice chat OK while he's on Fortnite right now?")
@@ -161,6 +168,13 @@ class SafetyNet(RuleComponent):
             if verdict is not None:
                 _route(message, verdict)
         return messages
+
+    def _danger_is_close(self, message: Message, doc: Doc) -> bool:
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        danger = max((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == DANGER), default=0.0)
+        if danger < CLOSE_DANGER_CONFIDENCE or not self._for(doc.vocab).has_danger_words(doc, patterns.SITUATION_WORDS):
+            return False
+        return self._for(doc.vocab).assess(doc, DANGER) is None  # not hypothetical, not an advice question
 
 
 def _now_belongs_to(doc: Doc, event: tuple[int, int], now: tuple[int, int]) -> bool:

@@ -66,6 +66,20 @@ DANGER_WORDS = {
     "answer", "police", "asap", "immediately", "hurry", "fast", "abuse", "force", "trap", "lock", "rape",
 }  # fmt: skip
 
+# The subset of DANGER_WORDS about where a child is or who has them: with these, a runner-up
+# danger guess from the classifier wins ("a bloke is picking him up from the park at 9").
+SITUATION_WORDS = {
+    "car", "van", "house", "flat", "park", "street", "station", "door", "outside", "hotel", "address", "pick",
+    "collect", "wait", "missing", "disappear", "hurt", "kill", "threaten", "danger", "urgent", "emergency", "police",
+    "trap", "lock", "rape", "force", "predator",
+}  # fmt: skip
+
+# "When my daughter was 10": a story about the past, like HYPOTHETICAL_MARKERS.
+PAST: list[Pattern] = [
+    [_words("when"), _words("my", "our", "her", "his", "their", "she", "he", "they"), {"OP": "?"},
+     _words("was", "were")],
+]  # fmt: skip
+
 # Everyday advice questions: a classifier's danger guess that no pattern backs gives way to them.
 ADVICE_MARKERS = [
     "how do i talk", "how should i talk", "how can i talk", "how do i bring up", "how do i explain", "any tips",
@@ -73,7 +87,7 @@ ADVICE_MARKERS = [
     "which settings", "parental controls", "privacy settings", "what apps", "which apps", "what should she know",
     "what should he know", "what should they know", "sharing locations", "location sharing", "share her location",
     "share his location", "can i let", "how can i check", "how do i check", "can i check", "can i see if", "how much",
-    "is that ok", "is this ok", "is that safe", "is this safe",
+    "is that ok", "is this ok", "is that safe", "is this safe", "what age", "age limit", "minimum age", "how old",
 ]  # fmt: skip
 
 # "Is FaceTime safe?", "are these apps ok?": an advice question, whatever it asks about.
