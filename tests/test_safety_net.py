@@ -53,6 +53,10 @@ def verdict(nlp, matchers, text, predicted=None):
         ("I'm watching a live stream where a child is being abused", "abuse_on_camera"),
         ("my son is on a live video with some bloke telling him to take his clothes off", "abuse_on_camera"),
         ("my son has taken pills after being blackmailed", "self_harm"),
+        ("im 15 someone posted my nudes i cant do this anymore ive got the tablets in front of me", "self_harm"),
+        ("she says she doesn't want to be here anymore since the pics went round", "self_harm"),
+        ("she's with him now, he's 30, they met on discord, shes 14", "with_a_stranger"),
+        ("girl on omegle is crying and a man is making her do stuff", "abuse_on_camera"),
         ("she's getting into his car, i can see them", "with_a_stranger"),
         ("a man from snap has my daughter", "with_a_stranger"),
         # run away with, missing
@@ -108,6 +112,10 @@ def test_danger_families_fire(nlp, matchers, text, family):
         "a stranger has my son's nudes and keeps asking him for money",
         "i pick her up from school today, how do i ask about her new online friend",
         "she's on facetime with her cousin right now, is facetime safe?",
+        "she's on facetime with her nan right now, can she call anyone else",
+        "my son is 'meeting' his online mate tonight, in the game, theyre doing a raid",
+        "he's in a teams meeting for school right now",
+        "im 25 and i keep getting urges about younger teens, i dont want to be like this",
     ],
 )
 def test_near_misses_do_not_fire(nlp, matchers, text):
@@ -120,6 +128,7 @@ def test_near_misses_do_not_fire(nlp, matchers, text):
         "daughter sent a photo to a 'girl' she met online and now they want money or they'll post it",
         "im 14 and i did something stupid on cam with someone i thought was my age and now they keep messaging me",
         "he was tricked into a video call and it was recorded, now theyre sending him screenshots",
+        "i stumbled on a site sharing sexual pictures of young teens, who can take it down",
         "my foster son sent a naked selfie to his gf and now shes dumped him and says shell share it",
     ],
 )
@@ -280,3 +289,11 @@ def test_a_runner_up_danger_guess_on_an_advice_question_stays_second(nlp):
     [routed] = SafetyNet().process([_guess(nlp, text, [("ask_ground_rules", 0.4), (DANGER, 0.35)])])
 
     assert routed.get("intent")["name"] == "ask_ground_rules"
+
+
+def test_capitals_are_read_as_lower_case(nlp):
+    text = "GIRL ON OMEGLE IS CRYING AND A MAN IS MAKING HER DO STUFF"
+    [routed] = SafetyNet().process([_guess(nlp, text, [("ask_about_apps", 0.6)])])
+
+    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
+    assert routed.get("safety_net") == "abuse_on_camera"

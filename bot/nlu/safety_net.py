@@ -7,29 +7,31 @@ classifier's guess stays in the ranking). When the classifier itself predicts da
 confidence is raised too, so the fallback classifier never turns a danger message into
 "sorry, I didn't understand"; only a message that is plainly hypothetical or about the past
 ("what if she ever meets someone", "two years ago") or an everyday advice question ("is FaceTime
-safe?") loses a danger guess that no pattern backs, and so does an unsure guess with no danger
-words at all. The other way round, a runner-up danger guess wins when the message has danger words.
+safe?") loses a danger guess that no pattern backs, and so does a guess with no danger words at
+all. The other way round, a runner-up danger guess wins when the message has danger words.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import spacy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from bot.nlu import RuleComponent
 from bot.nlu import safety_patterns as patterns
+from bot.spacy_pipeline import PIPELINE_DIR
 
 DANGER, IMAGERY, EXTORTION = "report_danger", "report_imagery", "report_sextortion"
 SEEKING = "request_abuse_material"
 NOT_DANGER = ""  # a verdict that takes the danger route away from a classifier's guess
-CLASSIFIER_DANGER_CONFIDENCE = 0.5
 CLOSE_DANGER_CONFIDENCE = 0.3  # a runner-up danger guess this likely, with danger words, is taken
 NOW_DISTANCE = 6  # at most this many words between a happening word and its "now"
 _POSSESSIVE_ENDINGS = ("'s", "\u2019s")
@@ -57,6 +59,7 @@ class SafetyMatchers:
         self.markers.add("NOW", [Doc(vocab, words=m.split()) for m in patterns.NOW_MARKERS])
         self.markers.add("HYPOTHETICAL", [Doc(vocab, words=m.split()) for m in patterns.HYPOTHETICAL_MARKERS])
         self.markers.add("ADVICE", [Doc(vocab, words=m.split()) for m in patterns.ADVICE_MARKERS])
+        self.markers.add("VIRTUAL", [Doc(vocab, words=m.split()) for m in patterns.VIRTUAL_MARKERS])
         self.events = Matcher(vocab)
         for family, family_patterns in {**patterns.STRONG_DANGER, **patterns.HAPPENING}.items():
             self.events.add(family, family_patterns)
@@ -66,6 +69,7 @@ class SafetyMatchers:
         self.events.add("MONEY_DEMAND", patterns.MONEY_DEMAND)
         self.events.add("IMAGES", patterns.IMAGES)
         self.events.add("CONTACT", patterns.CONTACT)
+        self.events.add("PERSON_CONTACT", patterns.PERSON_CONTACT)
         self.events.add("SEEKING", patterns.SEEKING)
         self.events.add("SEEKING_VERBS", patterns.SEEKING_VERBS)
         self.events.add("REPORTING", patterns.REPORTING)
@@ -77,8 +81,13 @@ class SafetyMatchers:
         if any(t.lemma_.lower() in words or t.lower_ in words for t in doc):
             return True
         families = {label for label, _, _ in self._events(doc)}
-        if "CONTACT" not in families:  # "meeting her school friends" is no danger word
+        lowered = Doc(doc.vocab, words=[t.lower_ for t in doc])
+        if "CONTACT" not in families or any(  # "meeting her school friends", "meeting him in the game"
+            doc.vocab.strings[label] == "VIRTUAL" for label, _, _ in self.markers(lowered)
+        ):
             families -= patterns.NEEDS_CONTACT
+        if "PERSON_CONTACT" not in families:
+            families -= patterns.NEEDS_PERSON
         return bool(families & {*patterns.STRONG_DANGER, *patterns.HAPPENING})
 
     def _events(self, doc: Doc) -> list[tuple[str, int, int]]:
@@ -113,6 +122,10 @@ class SafetyMatchers:
         )
         if "CONTACT" not in found:  # "meeting her school friends tonight", "I pick her up today"
             happening = [label for label in happening if label not in patterns.NEEDS_CONTACT]
+        if "PERSON_CONTACT" not in found:  # "on FaceTime with her nan right now"
+            happening = [label for label in happening if label not in patterns.NEEDS_PERSON]
+        if "VIRTUAL" in markers:  # "meeting his online mate tonight, in the game"
+            happening = [label for label in happening if label != "meeting"]
         # A calm question about something happening now ("she's on FaceTime with her cousin right
         # now, is FaceTime safe?", "how do I talk to her") is advice, unless it speaks of abuse.
         advice = "ADVICE" in (markers | found) and "being_abused" not in found
@@ -141,30 +154,41 @@ class SafetyNet(RuleComponent):
 
     def __init__(self) -> None:
         self._matchers: dict[int, SafetyMatchers] = {}
+        self._nlp: Language | None = None
 
     def _for(self, vocab: Vocab) -> SafetyMatchers:
         if id(vocab) not in self._matchers:
             self._matchers[id(vocab)] = SafetyMatchers(vocab)
         return self._matchers[id(vocab)]
 
+    def _lower_case_doc(self, message: Message) -> Doc | None:
+        """The message again in lower case: the lookup lemmatizer knows "making", not "MAKING", and
+        a frightened parent may type in capitals."""
+        doc = message.get(SPACY_DOCS[TEXT])
+        if doc is None or doc.text == doc.text.lower():
+            return doc
+        if self._nlp is None:
+            self._nlp = spacy.load(PIPELINE_DIR)
+        return self._nlp(doc.text.lower())
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            doc = message.get(SPACY_DOCS[TEXT])
+            doc = self._lower_case_doc(message)
             if doc is None:
                 continue
             guess = message.get(INTENT) or {}
-            predicted, confidence = guess.get("name"), float(guess.get("confidence") or 0.0)
+            predicted = guess.get("name")
             verdict = self._for(doc.vocab).assess(doc, predicted)
             if verdict is None and predicted != DANGER and self._danger_is_close(message, doc):
                 # "A bloke is picking him up from the park at 9": when the classifier hesitates
                 # between danger and another topic, and the message has danger words, danger wins.
                 verdict = Verdict(DANGER, "classifier_close")
             if verdict is None and predicted == DANGER:
-                # A confident guess is enough (advice questions were settled above); an unsure one
-                # with no danger words at all ("is voice chat OK while he's on Fortnite right now?")
-                # goes to the next best intent.
-                unsure = confidence < CLASSIFIER_DANGER_CONFIDENCE and not self._for(doc.vocab).has_danger_words(doc)
-                verdict = Verdict(NOT_DANGER, "unsure_classifier") if unsure else Verdict(DANGER, "classifier")
+                # The classifier alone has learnt that "right now" sounds urgent: its guess stands
+                # only with a danger word ("is voice chat OK while he's on Fortnite right now?" has
+                # none, and goes to the next best intent).
+                has_words = self._for(doc.vocab).has_danger_words(doc)
+                verdict = Verdict(DANGER, "classifier") if has_words else Verdict(NOT_DANGER, "no_danger_words")
             if verdict is not None:
                 _route(message, verdict)
         return messages

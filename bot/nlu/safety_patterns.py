@@ -18,6 +18,7 @@ Pattern = list[dict[str, Any]]
 
 _CHILD = ["child", "children", "kid", "kids", "minor", "minors", "a child", "underage", "teen", "teens"]
 _PERSON = ["man", "men", "adult", "adults", "stranger", "strangers", "guy", "bloke", "woman", "person", "someone"]
+_DO = ["do", "does", "dont", "don't", "doesnt"]
 _SELF = ["herself", "himself", "themselves", "myself", "themself"]
 _POSSESSIVE = ["his", "her", "their", "the", "my", "our"]
 _PLACE = ["house", "home", "flat", "door", "school", "gate", "gates", "address", "street", "road", "window"]
@@ -63,7 +64,8 @@ DANGER_WORDS = {
     "hurt", "kill", "threaten", "danger", "dangerous", "urgent", "urgently", "emergency", "help", "scared", "scare",
     "terrified", "car", "van", "house", "flat", "park", "street", "station", "door", "outside", "gone", "leave",
     "left", "disappear", "missing", "take", "pick", "collect", "come", "wait", "address", "predator", "hotel",
-    "answer", "police", "asap", "immediately", "hurry", "fast", "abuse", "force", "trap", "lock", "rape",
+    "answer", "police", "asap", "immediately", "hurry", "fast", "abuse", "force", "trap", "lock", "rape", "crying",
+    "cry", "tablets", "pills", "knife", "blood", "bleeding",
 }  # fmt: skip
 
 # The subset of DANGER_WORDS about where a child is or who has them: with these, a runner-up
@@ -80,6 +82,12 @@ PAST: list[Pattern] = [
      _words("was", "were")],
 ]  # fmt: skip
 
+# A meeting inside a game is not a meeting in person: "meeting his mates tonight in the game".
+VIRTUAL_MARKERS = [
+    "in the game", "in game", "in-game", "on the game", "online only", "only online", "in a game", "teams meeting",
+    "zoom meeting", "zoom call", "online meeting", "school meeting", "meeting for school",
+]  # fmt: skip
+
 # Everyday advice questions: a classifier's danger guess that no pattern backs gives way to them.
 ADVICE_MARKERS = [
     "how do i talk", "how should i talk", "how can i talk", "how do i bring up", "how do i explain", "any tips",
@@ -88,6 +96,8 @@ ADVICE_MARKERS = [
     "what should he know", "what should they know", "sharing locations", "location sharing", "share her location",
     "share his location", "can i let", "how can i check", "how do i check", "can i check", "can i see if", "how much",
     "is that ok", "is this ok", "is that safe", "is this safe", "what age", "age limit", "minimum age", "how old",
+    "how do i turn", "how can i turn", "how do i switch", "how can i switch", "how do i approve", "what rules",
+    "house rules", "cut off",
 ]  # fmt: skip
 
 # "Is FaceTime safe?", "are these apps ok?": an advice question, whatever it asks about.
@@ -95,7 +105,8 @@ ADVICE: list[Pattern] = [
     [_words("is", "are"), {"IS_ALPHA": True, "OP": "?"}, {"IS_ALPHA": True, "OP": "?"},
      _words("safe", "ok", "okay", "appropriate", "alright", "allowed", "normal", "suitable"), {"IS_PUNCT": True}],
     [_words("is", "are"), {"IS_ALPHA": True, "OP": "?"}, {"IS_ALPHA": True, "OP": "?"},
-     _words("safe", "ok", "okay", "appropriate", "alright", "allowed", "normal", "suitable"), _words("for", "to")],
+     _words("safe", "ok", "okay", "appropriate", "alright", "allowed", "normal", "suitable"), _words("for", "to", "at",
+     "with", "if", "in")],
 ]  # fmt: skip
 
 STRONG_DANGER: dict[str, list[Pattern]] = {
@@ -151,6 +162,8 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [{"LEMMA": "be"}, _words("outside", "out", "still", "now", "there", "off", "away"), {"LOWER": "with"},
          _words("a", "an", "the", "some", "this", "that"), {"LOWER": {"IN": ["older", "grown", "random"]},
          "OP": "?"}, _words(*_PERSON)],
+        [_words("is", "'s", "s", "was", "are", "'re"), {"LOWER": "with"}, _words("him", "them"), _words("now", "rn",
+         "right", "still")],
         [{"LEMMA": "be"}, {"LOWER": "with"}, _words("a", "an", "the", "some", "this", "that"),
          {"LOWER": {"IN": ["older", "grown", "random"]}, "OP": "?"}, _words(*_PERSON)],
         [{"LOWER": "with"}, _words("someone", "somebody", "a", "an"), _words("he", "she", "they", "man", "adult", "guy",
@@ -166,6 +179,14 @@ STRONG_DANGER: dict[str, list[Pattern]] = {
         [{"LEMMA": "take"}, _words("his", "her", "their", "my"), {"LOWER": "own"}, {"LOWER": "life"}],
         [{"LEMMA": "overdose"}],
         [{"LEMMA": "take"}, {"LOWER": {"IN": ["pills", "tablets"]}}],
+        [_words("got", "have", "holding", "'ve"), _words("the", "some", "my", "all", "loads", "a"), {"LOWER": "of",
+         "OP": "?"}, _words("tablets", "pills", "knife", "blade", "razor")],
+        [_words("cant", "cannot"), _words("do", "go", "take", "cope"), _words("this", "on", "it", "with")],
+        [_words("ca", "can"), _words("n't", "not", "nt"), _words("do", "go", "take", "cope"), _words("this", "on", "it",
+         "with")],
+        [_words(*_DO), {"LEMMA": "not", "OP": "?"}, {"LOWER": "want"}, {"LOWER": "to"}, _words("live", "exist")],
+        [_words(*_DO), {"LEMMA": "not", "OP": "?"}, {"LOWER": "want"}, {"LOWER": "to"}, {"LOWER": "be"},
+         _words("here", "alive", "around")],
         [_words("threatening", "threatened", "going", "gonna", "will", "'ll", "wants"), {"LOWER": "to", "OP": "?"},
          {"LOWER": "jump"}],
     ],
@@ -204,7 +225,8 @@ HAPPENING: dict[str, list[Pattern]] = {
         [{"LEMMA": "wait"}, {"LOWER": "for"}, _words("her", "him", "them", "me", "my")],
     ],
     "on_camera": [
-        [{"LEMMA": {"IN": ["camera", "cam", "webcam", "facetime", "livestream", "skype", "stream"]}}],
+        [{"LEMMA": {"IN": ["camera", "cam", "webcam", "facetime", "livestream", "skype", "stream", "omegle",
+         "chatroulette"]}}],
         [{"LOWER": {"IN": ["livestreaming", "streaming", "broadcasting", "livestreamed"]}}],
         [_words("video", "live"), _words("call", "chat", "stream", "streaming", "video")],
     ],
@@ -214,22 +236,35 @@ HAPPENING: dict[str, list[Pattern]] = {
         [{"LOWER": {"IN": ["undress", "undressing", "strip", "stripping"]}}],
         [_words("get", "getting", "be", "being", "is"), {"LOWER": {"IN": ["naked", "nude"]}}],
         [{"LEMMA": "take"}, {"LOWER": "off"}, _words("her", "his", "their"), {"LOWER": "clothes"}],
+        [{"LEMMA": {"IN": ["make", "get", "force", "tell"]}}, _words("her", "him", "them", "me", "my"), {"OP": "?"},
+         {"LOWER": "to", "OP": "?"}, {"LOWER": "do"}, _words("stuff", "things", "sexual")],
+        [{"LEMMA": "be"}, _words("made", "told", "forced"), {"LOWER": "to"}, _words("do", "strip", "undress", "show",
+         "touch", "perform")],
+        [{"LOWER": "sexual"}, _words("things", "stuff", "acts")],
         [{"LEMMA": "take"}, _words("her", "his", "their"), {"LOWER": "clothes"}, {"LOWER": "off"}],
     ],
 }  # fmt: skip
 
-# Happening families that are danger only with someone from online or a stranger in the message.
+# Happening families that are danger only with someone from online or a stranger in the message,
+# or, on camera, with a stranger or an adult.
 NEEDS_CONTACT = {"meeting", "coming_for"}
+NEEDS_PERSON = {"on_camera"}
 
 # Who a child is meeting: without one of these, "meeting her school friends tonight" is not danger.
-CONTACT: list[Pattern] = [
-    [_words(*_PERSON, "online", "internet", "stranger", "older", "grown", "app", "game", "gaming", "snapchat", "snap",
-            "tiktok", "instagram", "insta", "discord", "roblox", "fortnite", "minecraft", "xbox", "playstation", "psn",
-            "whatsapp", "facebook", "telegram", "kik", "omegle", "grindr", "tinder", "wizz", "yubo", "twitch",
-            "youtube", "twitter", "reddit", "him", "he")],
+# Who is with a child on camera: without one, "she's on FaceTime with her nan right now" is not danger.
+PERSON_CONTACT: list[Pattern] = [
+    [_words(*_PERSON, "somebody", "older", "grown", "predator", "groomer", "pervert", "paedo", "pedo")],
     # an adult's age: "the 25 year old", "a 30yo"
     [{"LOWER": {"REGEX": r"^(1[89]|[2-9]\d)$"}}, _words("year", "yr", "years", "yrs"), _words("old", "olds")],
     [{"LOWER": {"REGEX": r"^(1[89]|[2-9]\d)(yo|yr|yrs)$"}}],
+]  # fmt: skip
+
+CONTACT: list[Pattern] = [
+    *PERSON_CONTACT,
+    [_words("online", "internet", "app", "game", "gaming", "snapchat", "snap", "tiktok", "instagram", "insta",
+            "discord", "roblox", "fortnite", "minecraft", "xbox", "playstation", "psn", "whatsapp", "facebook",
+            "telegram", "kik", "omegle", "grindr", "tinder", "wizz", "yubo", "twitch", "youtube", "twitter", "reddit",
+            "him", "he")],
 ]  # fmt: skip
 
 IMAGERY_TERMS: list[Pattern] = [
