@@ -215,6 +215,11 @@ def test_a_parent_asking_how_to_talk_about_sextortion_keeps_the_talk_route(nlp, 
     assert verdict(nlp, matchers, "talking to a 16 year old about sextortion", "ask_how_to_talk")[0] is None
 
 
+def test_a_parent_telling_of_their_childs_extortion_gets_the_extortion_route(nlp, matchers):
+    text = "a girl online tricked my son into sending pics and now wants 300 pounds"
+    assert verdict(nlp, matchers, text, "disclose_as_child")[0] == EXTORTION
+
+
 def test_a_child_telling_their_own_story_keeps_the_child_route(nlp, matchers):
     assert verdict(nlp, matchers, "im 13 and someone is blackmailing me", "disclose_as_child")[0] is None
 

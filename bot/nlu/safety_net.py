@@ -75,6 +75,7 @@ class SafetyMatchers:
         self.events.add("REPORTING", patterns.REPORTING)
         self.events.add("ADVICE", patterns.ADVICE)
         self.events.add("PAST", patterns.PAST)
+        self.events.add("ADULT_SPEAKING", patterns.ADULT_SPEAKING)
 
     def has_danger_words(self, doc: Doc, words: set[str] = patterns.DANGER_WORDS) -> bool:
         """Any of `words` or any danger family at all, present or not, hypothetical or not."""
@@ -143,7 +144,8 @@ class SafetyMatchers:
         if {"IMAGERY_TERMS", "IMAGERY_SEEN"} <= found and predicted not in _KEEPS_IMAGERY:
             return Verdict(IMAGERY, "imagery_seen")
         extortion = "EXTORTION" in found or {"MONEY_DEMAND", "IMAGES"} <= found
-        if extortion and predicted not in _KEEPS_EXTORTION:
+        keeps = _KEEPS_EXTORTION - ({"disclose_as_child"} if "ADULT_SPEAKING" in found else set())
+        if extortion and predicted not in keeps:  # "my son" is not a child telling their own story
             return Verdict(EXTORTION, "extortion")
         return None
 

@@ -301,6 +301,12 @@ IMAGES: list[Pattern] = [
             "pic", "vid", "vids")],
 ]  # fmt: skip
 
+# An adult writing about their child ("my son", "our girl"): not a child telling their own story.
+ADULT_SPEAKING: list[Pattern] = [
+    [_words("my", "our"), _words("son", "daughter", "child", "kid", "niece", "nephew", "grandson", "granddaughter",
+     "stepson", "stepdaughter", "pupil", "student", "boy", "girl", "lad", "kids", "children", "sons", "daughters")],
+]  # fmt: skip
+
 # Asking for abuse material ("where do people share cp"), as against reporting it.
 SEEKING_VERBS: list[Pattern] = [
     [_words("get", "find", "download", "buy", "access", "obtain", "trade", "swap", "share", "watch", "want", "need")],
