@@ -55,14 +55,17 @@ def _run(settings: Settings, train: bool) -> int:
     from bot.launcher import Servers
     from bot.training import model_path
 
-    model = _train(settings) if train else model_path()
+    _stop_on_signals()  # before the build and training too: a shell may start us with SIGINT ignored
+    try:
+        model = _train(settings) if train else model_path()
+    except KeyboardInterrupt:
+        return 130
     if not model.exists():
         print(f"No model at {model}: run `python -m bot train` first.", file=sys.stderr)
         return 1
     purged = _purge(settings)
     print(f"Removed {purged} conversation(s) older than {settings.retention_days} days.")
     servers = Servers(settings, model)
-    _stop_on_signals()
     try:
         servers.start()
         servers.wait_until_ready()
