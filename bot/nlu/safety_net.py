@@ -56,26 +56,11 @@ class SafetyMatchers:
 
     def __init__(self, vocab: Vocab) -> None:
         self.markers = PhraseMatcher(vocab, attr="LOWER")
-        self.markers.add("NOW", [Doc(vocab, words=m.split()) for m in patterns.NOW_MARKERS])
-        self.markers.add("HYPOTHETICAL", [Doc(vocab, words=m.split()) for m in patterns.HYPOTHETICAL_MARKERS])
-        self.markers.add("ADVICE", [Doc(vocab, words=m.split()) for m in patterns.ADVICE_MARKERS])
-        self.markers.add("VIRTUAL", [Doc(vocab, words=m.split()) for m in patterns.VIRTUAL_MARKERS])
+        for label, phrases in patterns.PHRASE_MARKERS.items():
+            self.markers.add(label, [Doc(vocab, words=phrase.split()) for phrase in phrases])
         self.events = Matcher(vocab)
-        for family, family_patterns in {**patterns.STRONG_DANGER, **patterns.HAPPENING}.items():
-            self.events.add(family, family_patterns)
-        self.events.add("IMAGERY_TERMS", patterns.IMAGERY_TERMS)
-        self.events.add("IMAGERY_SEEN", patterns.IMAGERY_SEEN)
-        self.events.add("EXTORTION", patterns.EXTORTION)
-        self.events.add("MONEY_DEMAND", patterns.MONEY_DEMAND)
-        self.events.add("IMAGES", patterns.IMAGES)
-        self.events.add("CONTACT", patterns.CONTACT)
-        self.events.add("PERSON_CONTACT", patterns.PERSON_CONTACT)
-        self.events.add("SEEKING", patterns.SEEKING)
-        self.events.add("SEEKING_VERBS", patterns.SEEKING_VERBS)
-        self.events.add("REPORTING", patterns.REPORTING)
-        self.events.add("ADVICE", patterns.ADVICE)
-        self.events.add("PAST", patterns.PAST)
-        self.events.add("ADULT_SPEAKING", patterns.ADULT_SPEAKING)
+        for label, token_patterns in patterns.SIGNALS.items():
+            self.events.add(label, token_patterns)
 
     def has_danger_words(self, doc: Doc, words: set[str] = patterns.DANGER_WORDS) -> bool:
         """Any of `words` or any danger family at all, present or not, hypothetical or not."""

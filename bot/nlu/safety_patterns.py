@@ -339,3 +339,28 @@ EXTORTION: list[Pattern] = [
     [{"LEMMA": {"IN": ["leak", "expose"]}}, _words("his", "her", "their", "my", "the"), _words("nudes", "pics",
      "pictures", "photos", "videos", "images")],
 ]  # fmt: skip
+
+# Everything the safety net listens for, by the label its matchers report.
+PHRASE_MARKERS: dict[str, list[str]] = {
+    "NOW": NOW_MARKERS,
+    "HYPOTHETICAL": HYPOTHETICAL_MARKERS,
+    "ADVICE": ADVICE_MARKERS,
+    "VIRTUAL": VIRTUAL_MARKERS,
+}
+SIGNALS: dict[str, list[Pattern]] = {
+    **STRONG_DANGER,
+    **HAPPENING,
+    "IMAGERY_TERMS": IMAGERY_TERMS,
+    "IMAGERY_SEEN": IMAGERY_SEEN,
+    "EXTORTION": EXTORTION,
+    "MONEY_DEMAND": MONEY_DEMAND,
+    "IMAGES": IMAGES,
+    "CONTACT": CONTACT,
+    "PERSON_CONTACT": PERSON_CONTACT,
+    "SEEKING": SEEKING,
+    "SEEKING_VERBS": SEEKING_VERBS,
+    "REPORTING": REPORTING,
+    "ADVICE": ADVICE,
+    "PAST": PAST,
+    "ADULT_SPEAKING": ADULT_SPEAKING,
+}
