@@ -16,13 +16,13 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.content import WHEN_UNSET_SUFFIX, runtime_settings_named
+from bot.content import RUNTIME_SETTINGS, WHEN_UNSET_SUFFIX, runtime_settings_named
 from bot.settings import Settings, load_settings
 
 
 def runtime_values(settings: Settings) -> dict[str, str]:
-    values = {"school_name": settings.school_name, "dsl_contact": settings.dsl_contact}
-    return {name: value for name, value in values.items() if value}
+    """The runtime settings this deployment sets."""
+    return {name: value for name in RUNTIME_SETTINGS if (value := getattr(settings, name))}
 
 
 class DeploymentNLG(TemplatedNaturalLanguageGenerator):
@@ -31,16 +31,16 @@ class DeploymentNLG(TemplatedNaturalLanguageGenerator):
     def __init__(self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None) -> None:
         super().__init__((domain or Domain.empty()).responses)
         self.values = runtime_values(load_settings())
-
-    def _needs_unset_value(self, utter_action: str) -> bool:
-        named = set().union(
-            *(runtime_settings_named(v.get("text") or "") for v in self.responses.get(utter_action, []))
-        )
-        return bool(named - set(self.values))
+        # Decided once: which responses name a setting this deployment leaves unset.
+        self.instead = {
+            name: name + WHEN_UNSET_SUFFIX
+            for name, variations in self.responses.items()
+            if name + WHEN_UNSET_SUFFIX in self.responses
+            and any(runtime_settings_named(v.get("text") or "") - set(self.values) for v in variations)
+        }
 
     async def generate(
         self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
     ) -> dict[str, Any] | None:
-        if self._needs_unset_value(utter_action) and utter_action + WHEN_UNSET_SUFFIX in self.responses:
-            utter_action += WHEN_UNSET_SUFFIX
+        utter_action = self.instead.get(utter_action, utter_action)
         return await super().generate(utter_action, tracker, output_channel, **{**self.values, **kwargs})
