@@ -2,8 +2,11 @@
 
 1. `rasa test nlu` 5-fold cross-validation on data/nlu (macro F1 per intent);
 2. the held-out NLU file tests/nlu, never trained on, against the current model;
-3. `../shared/eval/run_cases.py` against a freshly started assistant: pass rate per category,
-   danger recall and false-emergency rate.
+3. `../shared/eval/run_cases.py` against a freshly started assistant, on the shared cases and
+   conversations and on ours (tests/eval): pass rate per category, danger recall and
+   false-emergency rate;
+4. the safety net on and off over every danger and calm message we have (bot/safety_eval.py):
+   it must never do worse than the classifier alone.
 """
 
 from __future__ import annotations
@@ -48,33 +51,46 @@ def held_out() -> bool:
     return _summarise("held-out tests/nlu", report)
 
 
-OWN_CASES = {
-    "shadow cases": PROJECT_DIR / "tests" / "eval" / "shadow_cases.yml",
-    "probe cases": PROJECT_DIR / "tests" / "eval" / "probe_cases.yml",
-}
+def case_files(shared: Path) -> dict[str, Path]:
+    """The shared development cases and conversations, then every case file of our own in
+    tests/eval: shadow and probe cases, probe conversations by round."""
+    files = {
+        "development cases": shared / "eval" / "dev_cases.yml",
+        "development conversations": shared / "eval" / "dev_conversations.yml",
+    }
+    files |= {path.stem.replace("_", " "): path for path in sorted((PROJECT_DIR / "tests" / "eval").glob("*.yml"))}
+    return files
 
 
-def run_cases(shared: Path) -> bool:
-    """Start the assistant on free ports and score the shared development cases against it,
-    then our own shadow and probe cases: other messages of the same kinds, written without
-    seeing the training data, to show whether the assistant generalises."""
+def run_cases(shared: Path, only: tuple[str, ...] = ()) -> bool:
+    """Start the assistant on free ports and score the case files against it (`only`: those
+    whose name contains one of these words). The goals are on the shared files; ours show
+    whether the assistant generalises to messages written without seeing the training data."""
     script = shared / "eval" / "run_cases.py"
     if not script.exists():
         print(f"No scorer at {script}: pass the shared folder with --shared.", file=sys.stderr)
         return False
     results = {}
+    files = {name: path for name, path in case_files(shared).items() if not only or any(w in name for w in only)}
     with local_servers() as servers:
-        for name, cases in {"development cases": None, **OWN_CASES}.items():
-            out = RESULTS_DIR / name.split()[0]
-            command = [sys.executable, str(script), "--url", servers.rest_url, "--out", str(out)]
-            command += ["--cases", str(cases)] if cases else []
-            print(f"\n{name} ({cases or script.parent / 'dev_cases.yml'}):", flush=True)
+        for name, cases in files.items():
+            out = RESULTS_DIR / name.replace(" ", "_")
+            command = [sys.executable, str(script), "--url", servers.rest_url, "--out", str(out), "--cases", str(cases)]
+            print(f"\n{name} ({cases}):", flush=True)
             results[name] = subprocess.run(command, check=False).returncode == 0
             print(f"Replies and failures: {out}")
-    return results["development cases"]  # our own cases inform; the goals are on the shared cases
+    return all(ok for name, ok in results.items() if name.startswith("development"))
 
 
-def evaluate(shared: Path, cases_only: bool = False) -> int:
-    results = [] if cases_only else [cross_validation(), held_out()]
-    results.append(run_cases(shared))
+def safety_net_both_ways(shared: Path) -> bool:
+    from bot.safety_eval import measure, report
+
+    return report(measure(model_path(), shared))
+
+
+def evaluate(shared: Path, cases_only: bool = False, only: tuple[str, ...] = ()) -> int:
+    results = [] if cases_only or only else [cross_validation(), held_out()]
+    results.append(run_cases(shared, only))
+    if not only:
+        results.append(safety_net_both_ways(shared))
     return 0 if all(results) else 1

@@ -1,304 +1,212 @@
-"""The safety net: every pattern family fires on real wording, and near misses stay quiet."""
+"""The safety net's table, tested from the table itself: every rule fires on its examples and not
+on its near misses, through the pipeline as Rasa runs it (Rasa's SpacyNLP, which lower-cases,
+then the FallbackClassifier as config.yml sets it, then the net). Each test names the rule id
+that fired, so a change that breaks another rule shows at once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import spacy
+import yaml
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.safety_net import DANGER, EXTORTION, IMAGERY, SEEKING, SafetyMatchers, SafetyNet
+from bot.nlu.context_entities import ContextEntityExtractor
+from bot.nlu.safety_net import SAFETY_NET_KEY, Reason, SafetyNet
+from bot.nlu.safety_rules import DANGER, FALLBACK, TABLE_FILE, Case, Route, TableError, load_table, parse_table
+from bot.settings import PROJECT_DIR
 from bot.spacy_pipeline import PIPELINE_DIR, build_pipeline
 
+TABLE = load_table()
+DOMAIN_INTENTS = set(yaml.safe_load((PROJECT_DIR / "domain.yml").read_text())["intents"])
+
+
+def _fallback_config() -> dict:
+    pipeline = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())["pipeline"]
+    [settings] = [c for c in pipeline if c["name"] == "FallbackClassifier"]
+    return {**FallbackClassifier.get_default_config(), **{k: v for k, v in settings.items() if k != "name"}}
+
 
 @pytest.fixture(scope="module")
-def nlp():
-    return spacy.load(build_pipeline(PIPELINE_DIR))
+def nlu():
+    """The pipeline's last steps as Rasa runs them, after a classifier that said `classifier`."""
+    spacy_nlp = SpacyNLP(SpacyNLP.load_model(str(build_pipeline(PIPELINE_DIR))), SpacyNLP.get_default_config())
+    fallback = FallbackClassifier(_fallback_config())
+    net = SafetyNet()
+
+    def parse(case: Case) -> Message:
+        message = Message.build(text=case.text)
+        spacy_nlp.process([message], spacy_nlp.provide())
+        ranking = sorted(
+            ({"name": n, "confidence": c} for n, c in case.classifier.items()), key=lambda r: -r["confidence"]
+        )
+        message.set("intent", ranking[0] if ranking else {"name": None, "confidence": 0.0})
+        message.set("intent_ranking", ranking)
+        ContextEntityExtractor().process([message])
+        fallback.process([message])
+        net.process([message])
+        return message
+
+    return parse
 
 
-@pytest.fixture(scope="module")
-def matchers(nlp):
-    return SafetyMatchers(nlp.vocab)
+def fired(message: Message) -> str:
+    return (message.get(SAFETY_NET_KEY) or {}).get("rule") or "none"
 
 
-def verdict(nlp, matchers, text, predicted=None):
-    found = matchers.assess(nlp(text), predicted)
-    return (found.intent, found.reason) if found else (None, None)
+def _cases(kind: str) -> list:
+    return [
+        pytest.param(rule, case, id=f"{rule.id}: {case.text[:60]}")
+        for rule in TABLE.rules
+        for case in getattr(rule, kind)
+    ]
 
 
-@pytest.mark.parametrize(
-    ("text", "family"),
-    [
-        # meeting now or tonight
-        ("my 15 year old is meeting a guy from discord tonight", "meeting_now"),
-        ("she's gone to meet someone off instagram right now", "meeting_now"),
-        ("he is about to meet the man he talks to on roblox", "meeting_now"),
-        ("my daughter is getting in a taxi to go see the 25 year old she talks to", "meeting_now"),
-        # with them now / in a car
-        ("my son is with a man he met online and won't answer", "with_a_stranger"),
-        ("my daughter got in a car with someone from snapchat", "with_a_stranger"),
-        # on camera now
-        ("someone is on video call with my son right now telling him to undress", "being_abused_now"),
-        ("a man is making my daughter strip on webcam at the moment", "being_abused_now"),
-        ("right now someone is on facetime with my daughter asking her to undress", "on_camera_now"),
-        ("my son has met up with the man from fortnite right now", "meeting_now"),
-        # at the door
-        ("there is a man at our door asking for my daughter", "coming_to_the_child"),
-        ("a guy from tiktok is on his way to our house", "coming_to_the_child"),
-        ("someone is waiting outside the school for a year 8 girl", "coming_to_the_child"),
-        ("theres a man at our front door saying hes my daughters friend", "coming_to_the_child"),
-        ("a guy turned up at his school asking for him", "coming_to_the_child"),
-        ("the man who groomed my daughter online is at the door", "coming_to_the_child"),
-        ("pls help theres someone outside my daughters window who messaged her on snap", "coming_to_the_child"),
-        ("a pupil said the man who messages her is coming to collect her from school today", "coming_for_now"),
-        ("I'm watching a live stream where a child is being abused", "abuse_on_camera"),
-        ("my son is on a live video with some bloke telling him to take his clothes off", "abuse_on_camera"),
-        ("my son has taken pills after being blackmailed", "self_harm"),
-        ("im 15 someone posted my nudes i cant do this anymore ive got the tablets in front of me", "self_harm"),
-        ("she says she doesn't want to be here anymore since the pics went round", "self_harm"),
-        ("she's with him now, he's 30, they met on discord, shes 14", "with_a_stranger"),
-        ("girl on omegle is crying and a man is making her do stuff", "abuse_on_camera"),
-        ("she's getting into his car, i can see them", "with_a_stranger"),
-        ("a man from snap has my daughter", "with_a_stranger"),
-        # run away with, missing
-        ("she has run away with a man she met online", "missing"),
-        ("my boy hasn't come home and he was talking to an adult online", "missing"),
-        ("our foster child has gone missing", "missing"),
-        ("my daughter hasnt come home and her snapchat friend is a 30 year old man", "missing"),
-        ("15 year old not back since last night, a man arranged to collect her", "missing"),
-        # threats to hurt or kill
-        ("he threatened to kill my son if he tells anyone", "threat_to_hurt"),
-        ("the man says he is going to hurt her", "threat_to_hurt"),
-        ("my daughter says the man online will kill her family if she doesnt send more", "threat_to_hurt"),
-        # self-harm
-        ("my son says he wants to kill himself after the messages", "self_harm"),
-        ("she's talking about suicide since the pictures got out", "self_harm"),
-        ("she just told me she wants to end it all, she's upstairs", "self_harm"),
-        ("my daughter is self harming because of what he sent", "self_harm"),
-        # plain danger
-        ("emergency a child is in danger", "in_danger"),
-        ("please help, my son is not safe", "in_danger"),
-        # the present outweighs a past marker for strong signs
-        ("the man she met last year is outside our house now", "coming_to_the_child"),
-    ],
-)
-def test_danger_families_fire(nlp, matchers, text, family):
-    assert verdict(nlp, matchers, text) == (DANGER, family)
+@pytest.mark.parametrize(("rule", "case"), _cases("examples"))
+def test_each_rule_fires_on_its_examples(nlu, rule, case):
+    message = nlu(case)
+
+    assert fired(message) == rule.id
+    if rule.route is Route.LOWER:
+        assert message.get("intent")["name"] not in {*rule.drops, FALLBACK}, "a lowered guess goes to the next intent"
+    else:
+        assert message.get("intent") == {"name": rule.route.intent, "confidence": 1.0}
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "what should I do if she ever meets someone",
-        "he met her last year and it's over now",
-        "my son wants to meet his online friend at a gaming event next year",
-        "my daughter is on her phone right now, is that too much screen time?",
-        "what if my child is ever in danger online?",
-        "she met a stranger online two years ago and still won't talk about it",
-        "how do I talk to my son about meeting people from the internet",
-        "we watched a film tonight about online safety",
-        "how long should a 10 year old be on camera apps",
-        "my son used to talk to strangers on roblox",
-        "if someone ever turned up at our door from one of her games, what would i do",
-        "is it safe for my teen to meet people from discord once she's 18",
-        "my son met his online friend at the park today with me there, all fine, tips for next time",
-        "a student told me an adult online is messaging her, I work at the school",
-        "my son wants money for a new game",
-        "my daughter is meeting her school friends at the cinema tonight, what about sharing locations",
-        "im 14 and sent a pic, my mum will kill me if she finds out",
-        "my son is at the school disco tonight",
-        "how to talk to kids about the risks of live streaming",
-        "should my 11 year old take a phone to school",
-        "my son stays in his room talking to someone through his headset for hours",
-        "a stranger has my son's nudes and keeps asking him for money",
-        "i pick her up from school today, how do i ask about her new online friend",
-        "she's on facetime with her cousin right now, is facetime safe?",
-        "she's on facetime with her nan right now, can she call anyone else",
-        "my son is 'meeting' his online mate tonight, in the game, theyre doing a raid",
-        "he's in a teams meeting for school right now",
-        "im 25 and i keep getting urges about younger teens, i dont want to be like this",
-    ],
-)
-def test_near_misses_do_not_fire(nlp, matchers, text):
-    assert verdict(nlp, matchers, text)[0] is None
+@pytest.mark.parametrize(("rule", "case"), _cases("near_misses"))
+def test_no_rule_fires_on_its_near_misses(nlu, rule, case):
+    message = nlu(case)
+    instead = next((r for r in TABLE.rules if r.id == fired(message)), None)
+
+    if case.fires:
+        assert fired(message) == case.fires
+    else:
+        assert fired(message) != rule.id
+        assert instead is None or instead.route is not rule.route, f"{instead.id} fired instead"
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "daughter sent a photo to a 'girl' she met online and now they want money or they'll post it",
-        "im 14 and i did something stupid on cam with someone i thought was my age and now they keep messaging me",
-        "he was tricked into a video call and it was recorded, now theyre sending him screenshots",
-        "i stumbled on a site sharing sexual pictures of young teens, who can take it down",
-        "my foster son sent a naked selfie to his gf and now shes dumped him and says shell share it",
-    ],
-)
-def test_a_now_that_starts_a_later_part_of_the_story_is_not_danger(nlp, matchers, text):
-    assert verdict(nlp, matchers, text)[0] != DANGER
+def test_every_rule_has_examples_and_every_danger_rule_near_misses():
+    for rule in TABLE.rules:
+        assert rule.examples, rule.id
+        if rule.route is Route.DANGER and not rule.uses_classifier:
+            assert rule.near_misses, rule.id
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "what should I do if she ever meets someone",
-        "my son wants to meet his gaming friend at a convention next year",
-        "when my daughter was 10 someone online asked her for photos, shes 16 now, how to help",
-    ],
-)
-def test_a_hypothetical_takes_a_danger_guess_away_from_the_classifier(nlp, matchers, text):
-    assert verdict(nlp, matchers, text, predicted=DANGER) == ("", "hypothetical_or_past")
+def test_the_table_names_only_intents_of_the_domain():
+    named = {i for rule in TABLE.rules for i in rule.unless_intent}
+    named |= {i for rule in TABLE.rules for case in (*rule.examples, *rule.near_misses) for i in case.classifier}
+    assert named <= DOMAIN_INTENTS
+    assert {route.intent for route in Route if route.intent} <= DOMAIN_INTENTS
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I saw indecent images of children on a forum",
-        "came across a website with child abuse videos",
-        "how do I report csam I found",
-        "there was a link in a group chat to sexual pictures of kids",
-        "I clicked on something and it was images of children being abused",
-        "there's a telegram channel sharing pics of naked kids",
-    ],
-)
-def test_imagery_seen_online_fires(nlp, matchers, text):
-    assert verdict(nlp, matchers, text) == (IMAGERY, "imagery_seen")
+def test_near_misses_name_rules_that_exist():
+    ids = {rule.id for rule in TABLE.rules} | {"none"}
+    assert {case.fires for rule in TABLE.rules for case in rule.near_misses if case.fires} <= ids
+
+
+def test_a_confident_danger_guess_is_never_lowered(nlu):
+    """The review's examples: a word that sounds hypothetical or like advice does not overrule
+    a classifier that is sure of danger."""
+    for text in [
+        "worst night ever, a man from snapchat is outside our house",
+        "she's on her way to meet him, is it ok to call the police?",
+        "how much longer do i wait, she went to meet him two hours ago and her phone is off",
+    ]:
+        message = nlu(Case(text, {DANGER: 0.93, "ask_how_to_talk": 0.03}))
+
+        assert message.get("intent")["name"] == DANGER, text
+
+
+def test_an_unsure_danger_guess_is_lowered_only_on_a_calm_question(nlu):
+    calm = nlu(Case("what if she meets someone from a game", {DANGER: 0.5, "ask_how_to_talk": 0.3}))
+    urgent = nlu(Case("she has met someone from a game", {DANGER: 0.5, "ask_how_to_talk": 0.3}))
+
+    assert calm.get("intent")["name"] == "ask_how_to_talk"
+    assert calm.get(SAFETY_NET_KEY)["reason"] == Reason.LOWERED
+    assert urgent.get("intent")["name"] == DANGER
+    assert urgent.get(SAFETY_NET_KEY)["reason"] == Reason.CLASSIFIER
+
+
+def test_a_danger_guess_the_fallback_took_is_given_back_when_the_words_speak_of_danger(nlu):
+    given_back = nlu(
+        Case("hes gone and the man who messages him is picking him up", {DANGER: 0.2, "report_worry": 0.19})
+    )
+    left_unclear = nlu(Case("hes gone and i dont know where", {DANGER: 0.2, "report_worry": 0.19}))
+
+    assert given_back.get("intent") == {"name": DANGER, "confidence": 1.0}
+    assert FALLBACK not in [r["name"] for r in given_back.get("intent_ranking")]
+    assert left_unclear.get("intent")["name"] == FALLBACK, "the unclear reply shows 999 second instead"
+
+
+def test_every_unclear_message_shows_the_emergency_number_second():
+    rules = yaml.safe_load((PROJECT_DIR / "data" / "rules" / "basics.yml").read_text())["rules"]
+    [first] = [r for r in rules if r["steps"][0] == {"intent": "nlu_fallback"}]
+    assert [s.get("action") for s in first["steps"][1:3]] == ["utter_fallback", "utter_emergency_reminder"]
+
+
+def test_a_route_found_in_words_keeps_the_classifiers_guesses_halved(nlu):
+    message = nlu(Case("my daughter is meeting a man from snapchat tonight", {"ask_how_to_talk": 0.4}))
+
+    assert message.get("intent") == {"name": DANGER, "confidence": 1.0}
+    assert message.get("intent_ranking") == [
+        {"name": DANGER, "confidence": 1.0},
+        {"name": "ask_how_to_talk", "confidence": 0.2},
+    ]
+    assert message.get(SAFETY_NET_KEY) == {"rule": "meeting_now", "reason": "words", "classifier": "ask_how_to_talk"}
+
+
+def test_capitals_are_read_through_rasas_own_lower_casing(nlu):
+    """No lower-casing pass of our own: Rasa's SpacyNLP lower-cases before spaCy sees the text."""
+    shouted = nlu(Case("A MAN FROM SNAPCHAT IS ON HIS WAY TO OUR HOUSE", {"ask_about_apps": 0.6}))
+    assert SpacyNLP.get_default_config()["case_sensitive"] is False
+    assert fired(shouted) == "coming_to_the_child"
+
+
+def test_phrases_are_tokenised_by_spacy_as_people_type_them(nlu):
+    """ "it's" is two tokens to spaCy; a phrase split on spaces would never match it."""
+    message = nlu(
+        Case("a man messaged her but it's over now, how do i talk to her", {DANGER: 0.5, "ask_how_to_talk": 0.4})
+    )
+
+    assert fired(message) == "unsure_danger_guess_on_a_calm_question"
+
+
+def _table(rules: str, signals: str) -> str:
+    return f"unsure_below: 0.6\nrunner_up_from: 0.3\nnear_words: 6\nsignals: {signals}\nrules:\n{rules}\n"
 
 
 @pytest.mark.parametrize(
-    ("text", "predicted"),
+    ("rules", "signals", "error"),
     [
-        ("warning signs of online child abuse", None),
-        ("where can i find child porn", "request_abuse_material"),
-        ("I think my husband is looking at child abuse images on his laptop", "report_adult_behaviour"),
-        ("my daughter's nude photo is on a website", "report_shared_image"),
-        ("there's a telegram channel sharing pics of naked kids", "request_abuse_material"),
+        ("- {id: a, route: danger, needs: [soon]}", "{now: [now]}", "unknown signals"),
+        (
+            "- {id: a, route: danger, needs: [now]}\n- {id: a, route: danger, needs: [now]}",
+            "{now: [now]}",
+            "used twice",
+        ),
+        ("- {id: a, route: danger, needs: [now]}", "{now: [now, now]}", "listed twice"),
+        ("- {id: a, route: danger, needs: [now]}", "{now: [now], later: [later]}", "no rule uses"),
+        ("- {id: a, route: danger, needs: [now]}", "{now: [[{LOWER: {IN: [$when]}}]]}", "no list named"),
+        ("- {id: a, route: sometime, needs: [now]}", "{now: [now]}", "sometime"),
     ],
 )
-def test_imagery_does_not_take_over_other_routes(nlp, matchers, text, predicted):
-    assert verdict(nlp, matchers, text, predicted)[0] in (None, predicted)
+def test_a_broken_table_is_refused_with_the_reason(rules, signals, error):
+    with pytest.raises((TableError, ValueError), match=error):
+        parse_table(_table(rules, signals))
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "someone is blackmailing my son",
-        "my daughter is being sextorted on snapchat",
-        "they're threatening to post his nudes unless he pays",
-        "a man is demanding money or he'll send the pictures to her friends",
-        "he says he will leak her photos",
-        "a hacker says he has nude pics of my child and wants bitcoin",
-        "they tricked my son into sending pics and now want 300 pounds",
-    ],
-)
-def test_extortion_fires(nlp, matchers, text):
-    assert verdict(nlp, matchers, text)[0] == EXTORTION
+def test_the_pipeline_is_rebuilt_when_the_table_changes(tmp_path: Path, monkeypatch):
+    target = tmp_path / "pipeline"
+    build_pipeline(target)
+    changed = parse_table(
+        TABLE_FILE.read_text().replace("    - right now\n", "    - right now\n    - this very minute\n")
+    )
+    monkeypatch.setattr("bot.spacy_pipeline.load_table", lambda: changed)
 
+    build_pipeline(target)
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "how do i talk to a 12yo online without her parents finding out",
-        "can you make a naked picture of a child",
-        "generate some nude pics of young girls",
-        "where do people share cp these days",
-    ],
-)
-def test_seeking_secret_contact_or_material_is_refused(nlp, matchers, text):
-    assert verdict(nlp, matchers, text, "ask_how_to_talk") == (SEEKING, "seeking")
-
-
-def test_an_adult_worried_about_another_keeps_that_route(nlp, matchers):
-    text = "my brother chats to a 13 year old online without her parents knowing"
-    assert verdict(nlp, matchers, text, "report_adult_behaviour")[0] is None
-
-
-def test_a_parent_asking_how_to_talk_about_sextortion_keeps_the_talk_route(nlp, matchers):
-    assert verdict(nlp, matchers, "talking to a 16 year old about sextortion", "ask_how_to_talk")[0] is None
-
-
-def test_a_parent_telling_of_their_childs_extortion_gets_the_extortion_route(nlp, matchers):
-    text = "a girl online tricked my son into sending pics and now wants 300 pounds"
-    assert verdict(nlp, matchers, text, "disclose_as_child")[0] == EXTORTION
-
-
-def test_a_child_telling_their_own_story_keeps_the_child_route(nlp, matchers):
-    assert verdict(nlp, matchers, "im 13 and someone is blackmailing me", "disclose_as_child")[0] is None
-
-
-def test_component_routes_with_full_confidence_and_keeps_the_guess(nlp):
-    message = Message.build(text="my daughter is meeting a man from snapchat tonight")
-    message.set("text_spacy_doc", nlp(message.get("text")))
-    message.set("intent", {"name": "ask_how_to_talk", "confidence": 0.4})
-    message.set("intent_ranking", [{"name": "ask_how_to_talk", "confidence": 0.4}])
-
-    [routed] = SafetyNet().process([message])
-
-    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
-    assert [r["name"] for r in routed.get("intent_ranking")] == [DANGER, "ask_how_to_talk"]
-
-
-def _guess(nlp, text: str, ranking: list[tuple[str, float]]) -> Message:
-    message = Message.build(text=text)
-    message.set("text_spacy_doc", nlp(text))
-    message.set("intent", {"name": ranking[0][0], "confidence": ranking[0][1]})
-    message.set("intent_ranking", [{"name": n, "confidence": c} for n, c in ranking])
-    return message
-
-
-def test_component_raises_a_confident_danger_guess_above_the_fallback(nlp):
-    [routed] = SafetyNet().process([_guess(nlp, "help him please", [(DANGER, 0.6), ("greet", 0.55)])])
-
-    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
-    assert routed.get("safety_net") == "classifier"
-    assert routed.get("intent_ranking")[1]["confidence"] < 0.5, "no ambiguity for the fallback classifier"
-
-
-def test_an_unsure_danger_guess_without_danger_words_goes_to_the_next_intent(nlp):
-    text = "hes on fortnite right now with his mates, is voice chat ok"
-    [routed] = SafetyNet().process([_guess(nlp, text, [(DANGER, 0.3), ("ask_about_settings", 0.25)])])
-
-    assert routed.get("intent")["name"] == "ask_about_settings"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "she was upset after being online last night, how do I talk to her",
-        "right now im just reading up on snapchat settings before i let her have it, any tips",
-        "my 14 year old wants to meet a friend from school at the park tonight, should I let her",
-    ],
-)
-def test_a_danger_guess_on_an_everyday_advice_question_goes_to_the_next_intent(nlp, text):
-    [routed] = SafetyNet().process([_guess(nlp, text, [(DANGER, 0.9), ("ask_how_to_talk", 0.05)])])
-
-    assert routed.get("intent")["name"] == "ask_how_to_talk"
-    assert routed.get("safety_net") == "advice_question"
-
-
-def test_an_unsure_danger_guess_with_danger_words_keeps_the_danger_route(nlp):
-    text = "she is meeting a man from snapchat and i am so scared for her"
-    [routed] = SafetyNet().process([_guess(nlp, text, [(DANGER, 0.3), ("report_worry", 0.25)])])
-
-    assert routed.get("intent")["name"] == DANGER
-
-
-def test_a_close_runner_up_danger_guess_with_danger_words_wins(nlp):
-    text = "grandson has snuck out, a bloke is picking him up from the park at 9"
-    [routed] = SafetyNet().process([_guess(nlp, text, [("disclose_as_child", 0.4), (DANGER, 0.35)])])
-
-    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
-    assert routed.get("safety_net") == "classifier_close"
-
-
-def test_a_runner_up_danger_guess_on_an_advice_question_stays_second(nlp):
-    text = "should i let my son go to the park with his friends tonight"
-    [routed] = SafetyNet().process([_guess(nlp, text, [("ask_ground_rules", 0.4), (DANGER, 0.35)])])
-
-    assert routed.get("intent")["name"] == "ask_ground_rules"
-
-
-def test_capitals_are_read_as_lower_case(nlp):
-    text = "GIRL ON OMEGLE IS CRYING AND A MAN IS MAKING HER DO STUFF"
-    [routed] = SafetyNet().process([_guess(nlp, text, [("ask_about_apps", 0.6)])])
-
-    assert routed.get("intent") == {"name": DANGER, "confidence": 1.0}
-    assert routed.get("safety_net") == "abuse_on_camera"
+    doc = spacy.load(target)("he is outside this very minute")
+    assert ("now", "this very minute") in [(s.label_, s.text) for s in doc.spans["safety"]]

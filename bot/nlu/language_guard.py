@@ -5,7 +5,7 @@ intent, even danger. This component scores how English a message's words are: th
 in English web text (spacy-lookups-data's table, shipped with the package), with the words of
 our English training data (app names, text-speak) counted as common. Too rare on average, and
 it sets the intent `use_other_language`. A danger route that the safety net found in the words themselves is
-never overridden. The word list is made at training time and kept in the model.
+never overridden (`Reason.WORDS`). The word list is made at training time and kept in the model.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.safety_net import SAFETY_NET_KEY, Reason
+
 OTHER_LANGUAGE = "use_other_language"
 # How common each word is in English (log probability); rarer words than KEPT are not kept
 # and count as UNKNOWN, like words with accents, which English hardly uses.
@@ -35,8 +37,6 @@ _OWN_WORD = -9.0
 _THRESHOLD = -11.0
 _MIN_WORDS = 4
 _WORDS_FILE = "english_words.json"
-# Verdicts of the safety net that came from its patterns, not from the classifier.
-_CLASSIFIER_VERDICTS = (None, "classifier", "hypothetical_or_past", "unsure_classifier")
 
 
 def words_of(text: str) -> list[str]:
@@ -107,7 +107,8 @@ class LanguageGuard(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT)
-            if text and message.get("safety_net") in _CLASSIFIER_VERDICTS and is_other_language(text, self.english):
+            found_in_words = (message.get(SAFETY_NET_KEY) or {}).get("reason") == Reason.WORDS
+            if text and not found_in_words and is_other_language(text, self.english):
                 ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != OTHER_LANGUAGE]
                 top = {"name": OTHER_LANGUAGE, "confidence": 1.0}
                 message.set(INTENT, top, add_to_output=True)
