@@ -3,9 +3,10 @@
 Run from the project root after the model is trained (`make soak`; `make bench` runs it too):
 
     .venv/bin/python bench/soak.py [--conversations 100] [--turns 20] [--stores sqlite,postgresql]
+                                   [--postgres-url postgresql://postgres@127.0.0.1:5432/test]
 
 For each store the assistant is started on free loopback ports (a fresh SQLite file, or the
-PostgreSQL server at 127.0.0.1:5432 that these machines run), all conversations talk at once,
+PostgreSQL server at --postgres-url; without one, use --stores sqlite), all conversations talk at once,
 each sending its turns one after another, then the servers stop and every conversation's user
 turns are counted in the store. Goal: zero errors and zero lost turns; p95 is reported.
 """
@@ -24,6 +25,7 @@ from bench_results import LoadResult, summarise_load
 from bench_systems import OURS_MESSAGES
 
 from bot.local_servers import local_environ, local_servers
+from bot.tracker_store import postgres_problem
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -52,12 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
     args = parser.parse_args(argv)
+    stores = args.stores.split(",")
+    # Checked before any store is soaked: otherwise the servers die at start-up minutes in.
+    problem = postgres_problem(args.postgres_url) if "postgresql" in stores else None
+    if problem:
+        print(
+            f"soak: PostgreSQL is not answering at {sa.engine.make_url(args.postgres_url)!r} ({problem}); "
+            "start it, pass --postgres-url, or run with --stores sqlite",
+            file=sys.stderr,
+        )
+        return 2
     failed = False
     print(f"{'store':11s} {'msgs/s':>7s} {'p50 s':>6s} {'p95 s':>6s} {'errors':>6s} {'lost':>5s}")
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        urls = {"sqlite": f"sqlite:///{Path(tmp) / 'soak.db'}", "postgresql": POSTGRES_URL}
-        for store in args.stores.split(","):
+        urls = {"sqlite": f"sqlite:///{Path(tmp) / 'soak.db'}", "postgresql": args.postgres_url}
+        for store in stores:
             result = soak(urls[store], args.conversations, args.turns)
             failed |= bool(result.errors or result.lost_turns)
             print(

@@ -5,7 +5,9 @@ because Sanic-CORS already adds CORS headers and two sets would break browsers).
 refuses the connection when a browser says it comes from an origin not in TT_ALLOWED_ORIGINS.
 Clients that send no Origin header are not web pages and are treated like the REST channel.
 Messages get the same checks as on REST (bot/request_guard.py): polite replies to empty and
-long messages, the rate limit, and an apology instead of silence.
+long messages, the rate limit, and an apology instead of silence. On both channels the
+emergency line follows the first message of a turn whose danger guess the safety net lowered
+(bot/emergency_line.py).
 """
 
 from __future__ import annotations
@@ -19,9 +21,21 @@ from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
+from bot.emergency_line import EmergencyLineOutput
 from bot.request_guard import Guard, clean, polite_reply
 
 logger = logging.getLogger(__name__)
+
+
+class EmergencyLineRestInput(RestInput):
+    """Rasa's REST channel, with the emergency line after a turn's first message when it is due."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        async def with_emergency_line(message: UserMessage) -> None:
+            message.output_channel = EmergencyLineOutput(message.output_channel)
+            await on_new_message(message)
+
+        return super().blueprint(with_emergency_line)
 
 
 class WidgetSocketIOInput(SocketIOInput):
@@ -41,12 +55,13 @@ class WidgetSocketIOInput(SocketIOInput):
                     await message.output_channel.send_text_message(message.sender_id, text)
                 return
             message.text = text
-            counting = _CountingOutput(message.output_channel)
+            socket = message.output_channel
+            counting = _CountingOutput(EmergencyLineOutput(socket))
             message.output_channel = counting
             await on_new_message(message)
             if not counting.sent:
                 for text in self.guard.replies["no_reply"]:
-                    await counting.inner.send_text_message(message.sender_id, text)
+                    await socket.send_text_message(message.sender_id, text)
 
         blueprint = super().blueprint(guarded)
         assert self.sio is not None  # set by the parent's blueprint()
@@ -79,4 +94,4 @@ class _CountingOutput(OutputChannel):
 
 
 def input_channels(allowed_origins: Iterable[str], guard: Guard) -> list[InputChannel]:
-    return [RestInput(), WidgetSocketIOInput(allowed_origins, guard)]
+    return [EmergencyLineRestInput(), WidgetSocketIOInput(allowed_origins, guard)]

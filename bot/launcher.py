@@ -1,4 +1,6 @@
-"""Start the action server and the Rasa server as child processes, and stop them together.
+"""Start the action server, the Rasa server and the demo page as child processes, wait until
+they are ready (for the Rasa server: its model answers, bot/readiness.py), keep them running
+(bot/supervision.py starts a crashed one again), and stop them together.
 
 The runtime endpoint and credential files are written from the settings into `var/run/`,
 so the deployment is configured in one place (`.env`) and nothing is duplicated in YAML.
@@ -6,23 +8,27 @@ so the deployment is configured in one place (`.env`) and nothing is duplicated 
 
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import yaml
 
+from bot.readiness import ModelProbe
 from bot.settings import PROJECT_DIR, VAR_DIR, Settings
+from bot.supervision import Supervisor, exit_description
 
 RUN_DIR = VAR_DIR / "run"
-_STOP_GRACE_SECONDS = 10
+ENDPOINTS_FILE = "endpoints.yml"
+_ATTEMPT_SECONDS = 30  # the first turn of a freshly loaded model can take a few seconds
 
 
 def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -49,7 +55,7 @@ def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> Path:
         # the school's details go into responses in this process, not through the action server
         "nlg": {"type": "bot.nlg.DeploymentNLG"},
     }
-    path = run_dir / "endpoints.yml"
+    path = run_dir / ENDPOINTS_FILE
     path.write_text("# Written by bot/launcher.py from the settings.\n" + yaml.safe_dump(endpoints))
     return path
 
@@ -63,29 +69,42 @@ def demo_command(settings: Settings, assistant_url: str) -> list[str]:
 
 
 def actions_command(settings: Settings) -> list[str]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.actions_port)]
+    return [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(settings.actions_port)]
 
 
-def _answers(url: str) -> bool:
+def _problem_at(url: str, timeout: float) -> str | None:
+    """None when `url` answers 200; otherwise what is wrong."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
+        with urllib.request.urlopen(url, timeout=min(timeout, 2)) as response:
+            return None if response.status == 200 else f"{url} answered with status {response.status}"
     except (urllib.error.URLError, OSError):
-        return False
+        return f"no answer at {url} yet"
+
+
+class NotReady(RuntimeError):
+    """A child did not become ready: the message says which and why."""
 
 
 @dataclass
 class Servers:
-    """The two child processes of a running assistant."""
+    """The child processes of a running assistant: action server, Rasa server, demo page."""
 
     settings: Settings
     model: Path
     environ: Mapping[str, str] | None = None  # what the settings were read from
     run_dir: Path = RUN_DIR
     log_file: Path | None = None  # where the children write; default: this terminal
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    _commands: dict[str, list[str]] = field(default_factory=dict)
-    _env: dict[str, str] = field(default_factory=dict)
+    children: Supervisor = field(init=False)
+
+    def __post_init__(self) -> None:
+        env = child_env(self.environ)
+        env["LOG_LEVEL"] = self.settings.log_level  # read by Rasa when no -v/--quiet is given
+        commands = {
+            "actions": actions_command(self.settings),
+            "rasa": rasa_command(self.model, self.run_dir / ENDPOINTS_FILE),
+            "demo": demo_command(self.settings, self.base_url),
+        }
+        self.children = Supervisor(commands, env, cwd=PROJECT_DIR, log_file=self.log_file)
 
     @property
     def base_url(self) -> str:
@@ -100,70 +119,57 @@ class Servers:
     def demo_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.widget_port}/"
 
+    @property
+    def processes(self) -> dict[str, subprocess.Popen]:
+        return self.children.processes
+
     def start(self) -> None:
-        env = child_env(self.environ)
-        env["LOG_LEVEL"] = self.settings.log_level  # read by Rasa when no -v/--quiet is given
-        endpoints = write_runtime_config(self.settings, self.run_dir)
-        self._commands = {
-            "actions": actions_command(self.settings),
-            "rasa": rasa_command(self.model, endpoints),
-            "demo": demo_command(self.settings, self.base_url),
-        }
-        self._env = env
-        for name in self._commands:
-            self.launch(name)
+        write_runtime_config(self.settings, self.run_dir)
+        self.children.start()
 
-    def launch(self, name: str) -> None:
-        """Start (or start again, after a crash) one of the children."""
-        output = self.log_file.open("ab") if self.log_file else None
-        self.processes[name] = subprocess.Popen(
-            self._commands[name],
-            cwd=PROJECT_DIR,
-            env=self._env,
-            start_new_session=True,
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-        )
+    def supervise(self) -> None:
+        """Start a crashed child again from now on (see bot/supervision.py). Call it once the
+        assistant is ready: a child that stops during start-up is a fault to report, not retry."""
+        self.children.supervise()
 
-    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
-        os.killpg(self.processes[name].pid, signum)
-        self.processes[name].wait()
+    @contextlib.contextmanager
+    def held_down(self, name: str) -> Iterator[None]:
+        """Keep one child stopped for the block, then start it and wait until it is ready."""
+        with self.children.held_down(name):
+            yield
+        self.wait_until_ready(only=(name,))
 
     def wait_until_ready(self, timeout: float = 180.0, only: tuple[str, ...] = ()) -> None:
-        checks = {
-            "rasa": f"{self.base_url}/",
-            "actions": f"http://127.0.0.1:{self.settings.actions_port}/health",
-            "demo": self.demo_url,
+        """Return once each child (or those in `only`) does what people need from it: the Rasa
+        server's model answers a real message (bot/readiness.py), the others answer HTTP."""
+        probe = ModelProbe(self.rest_url, self.settings.database_url)
+        checks: dict[str, Callable[[float], str | None]] = {
+            "rasa": probe.problem,
+            "actions": partial(_problem_at, f"http://127.0.0.1:{self.settings.actions_port}/health"),
+            "demo": partial(_problem_at, self.demo_url),
         }
         deadline = time.monotonic() + timeout
-        pending = {name: url for name, url in checks.items() if not only or name in only}
-        while pending:
-            for name, url in list(pending.items()):
-                if self.processes[name].poll() is not None:
-                    raise RuntimeError(f"the {name} server stopped during start-up; see its output above")
-                if _answers(url):
-                    del pending[name]
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
-            time.sleep(0.2)
-
-    def wait(self) -> int | None:
-        """Block until a child exits; return its exit code."""
-        while True:
-            for process in self.processes.values():
-                code = process.poll()
-                if code is not None:
-                    return code
-            time.sleep(0.5)
+        problems = {name: "not checked yet" for name in checks if not only or name in only}
+        try:
+            while problems:
+                for name in list(problems):
+                    code = self.processes[name].poll()
+                    if code is not None and not self.children.supervising:  # supervised, it is started again
+                        raise NotReady(
+                            f"the {name} server stopped during start-up with {exit_description(code)}; see its output"
+                        )
+                    attempt_timeout = min(_ATTEMPT_SECONDS, max(1.0, deadline - time.monotonic()))
+                    problem = checks[name](attempt_timeout)
+                    if problem is None:
+                        del problems[name]
+                    else:
+                        problems[name] = problem
+                if problems and time.monotonic() > deadline:
+                    details = "; ".join(f"the {name} server: {problem}" for name, problem in problems.items())
+                    raise NotReady(f"not ready after {timeout:.0f} s ({details})")
+                time.sleep(0.2)
+        finally:
+            probe.forget()
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_GRACE_SECONDS
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        self.children.stop()

@@ -36,7 +36,7 @@ def local_environ(database_url: str, **extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def local_servers(environ: Mapping[str, str] | None = None, log_file: Path | None = None) -> Iterator[Servers]:
-    """Start the trained assistant (see `local_environ`), yield it ready, stop it after."""
+    """Start the trained assistant (see `local_environ`), yield it ready and supervised, stop it after."""
     with tempfile.TemporaryDirectory(prefix="talk-together-") as tmp:
         env = dict(environ) if environ is not None else local_environ(f"sqlite:///{Path(tmp) / 'tt.db'}")
         settings = load_settings(env)
@@ -44,6 +44,7 @@ def local_servers(environ: Mapping[str, str] | None = None, log_file: Path | Non
         try:
             servers.start()
             servers.wait_until_ready()
+            servers.supervise()
             yield servers
         finally:
             servers.stop()

@@ -1,10 +1,18 @@
-"""Responses that show the school's own details, filled in by the Rasa server itself.
+"""Responses filled in from the deployment's settings by the Rasa server itself.
 
-A response may name a deployment setting in single braces, `{school_name}` or `{dsl_contact}`;
-the settings fill it in when the message is sent, so a school sets its Designated Safeguarding
-Lead in `.env` without retraining and without a call to the action server. Where a setting the
-response names is not set, the item's `when_unset` text is sent instead
-(`utter_<key>_when_unset`, written by bot/content.py).
+The domain holds every region's text and names the settings in single braces, `{school_name}`,
+`{dsl_contact}`, `{retention_days}` (bot/content.py), so one model serves every deployment and
+a setting changed in `.env` needs no retraining and no call to the action server:
+
+- of the variations whose conditions all hold, the most specific is sent, not one at random
+  (bot/content.py `specificity`: who is talking, then the topic, then the age, then the region);
+- an unset `region` slot means the deployment's region (TT_REGION) when the variation is
+  picked; someone who said where they are ("I'm in Ireland") gets that country's numbers;
+- the settings fill their placeholders when the message is sent;
+- where a setting the response names is not set, the item's `when_unset` text is sent instead
+  (`utter_<key>_when_unset`);
+- the first response of a turn whose danger guess the safety net lowered carries the emergency
+  line for the channel to send next (bot/emergency_line.py).
 """
 
 from __future__ import annotations
@@ -12,35 +20,76 @@ from __future__ import annotations
 from typing import Any
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.nlg.generator import ResponseVariationFilter
+from rasa.shared.constants import RESPONSE_CONDITION
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.content import RUNTIME_SETTINGS, WHEN_UNSET_SUFFIX, runtime_settings_named
+from bot.content import REGION_SLOT, RUNTIME_SETTINGS, WHEN_UNSET_SUFFIX, runtime_settings_named, specificity
+from bot.emergency_line import EMERGENCY_LINE_KEY, EMERGENCY_LINE_RESPONSE, needs_emergency_line
 from bot.settings import Settings, load_settings
+
+Responses = dict[str, list[dict[str, Any]]]
 
 
 def runtime_values(settings: Settings) -> dict[str, str]:
-    """The runtime settings this deployment sets."""
-    return {name: value for name in RUNTIME_SETTINGS if (value := getattr(settings, name))}
+    """The runtime settings this deployment sets, as they are shown."""
+    return {name: str(value) for name in RUNTIME_SETTINGS if (value := getattr(settings, name))}
 
 
 class DeploymentNLG(TemplatedNaturalLanguageGenerator):
-    """Rasa's response generator, with the deployment's settings as response variables."""
+    """Rasa's response generator, with the deployment's region and settings."""
 
     def __init__(self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None) -> None:
+        settings = load_settings()
+        self.region = settings.region
+        self.values = runtime_values(settings)
         super().__init__((domain or Domain.empty()).responses)
-        self.values = runtime_values(load_settings())
-        # Decided once: which responses name a setting this deployment leaves unset.
+
+    @property
+    def responses(self) -> Responses:
+        return self._responses
+
+    @responses.setter
+    def responses(self, responses: Responses) -> None:
+        # Rasa creates the generator before it loads the model, with no responses, and sets
+        # them here once the model is loaded (Agent.load_model): decide the stand-ins now.
+        self._responses = responses
         self.instead = {
             name: name + WHEN_UNSET_SUFFIX
-            for name, variations in self.responses.items()
-            if name + WHEN_UNSET_SUFFIX in self.responses
+            for name, variations in responses.items()
+            if name + WHEN_UNSET_SUFFIX in responses
             and any(runtime_settings_named(v.get("text") or "") - set(self.values) for v in variations)
         }
+
+    def _random_response_for(
+        self, utter_action: str, output_channel: str, filled_slots: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Not at random: the most specific variation whose conditions hold (the first of equals)."""
+        holding = [
+            v
+            for v in self.responses.get(utter_action, [])
+            if ResponseVariationFilter._matches_filled_slots(filled_slots, v)
+        ]
+        return max(holding, key=_specificity, default=None)
 
     async def generate(
         self, utter_action: str, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
     ) -> dict[str, Any] | None:
-        utter_action = self.instead.get(utter_action, utter_action)
-        return await super().generate(utter_action, tracker, output_channel, **{**self.values, **kwargs})
+        slots = tracker.current_slot_values()
+        slots[REGION_SLOT] = slots.get(REGION_SLOT) or self.region
+        variables = {**self.values, **kwargs}
+        message = self.generate_from_slots(
+            self.instead.get(utter_action, utter_action), slots, output_channel, **variables
+        )
+        if message is not None and needs_emergency_line(utter_action, tracker):
+            line = self.generate_from_slots(EMERGENCY_LINE_RESPONSE, slots, output_channel, **variables)
+            if line is not None:
+                line.pop(RESPONSE_CONDITION, None)  # which variation it was is no part of the message
+                message[EMERGENCY_LINE_KEY] = line
+        return message
+
+
+def _specificity(variation: dict[str, Any]) -> tuple[int, int]:
+    return specificity((c.get("name"), c.get("value")) for c in variation.get(RESPONSE_CONDITION) or [])

@@ -28,6 +28,9 @@ SERVER_REPLIES = {
     "rate_limited": ("rate_limited",),
     "no_reply": ("no_reply",),
 }
+# A reply the server gives itself names its SERVER_REPLIES key in this header, so a client can
+# tell it from the model's answer (the launcher's readiness probe does: bot/readiness.py).
+SERVER_REPLY_HEADER = "X-Talk-Together-Server-Reply"
 MAX_SENDER_LENGTH = 128
 _SENDER = re.compile(r"^[\w.:@-]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

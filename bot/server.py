@@ -3,7 +3,8 @@
 `python -m bot.server --model PATH` reads the settings, builds Rasa's Sanic app with the REST
 and socket.io channels (bot/channels.py), and adds the widget's files and its configuration.
 Starting Rasa from here rather than through its CLI lets the app carry our own routes and the
-request guard (bot/request_guard.py), and skips the CLI's imports.
+request guard (bot/request_guard.py), keeps what people type out of the logs at the default
+level (bot/log_privacy.py), and skips the CLI's imports.
 """
 
 from __future__ import annotations
@@ -23,9 +24,18 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import BaseHTTPResponse
 
+from bot import log_privacy
 from bot.channels import input_channels
 from bot.content import load_content
-from bot.request_guard import SERVER_REPLIES, BadRequest, Guard, RateLimiter, parse, polite_reply
+from bot.request_guard import (
+    SERVER_REPLIES,
+    SERVER_REPLY_HEADER,
+    BadRequest,
+    Guard,
+    RateLimiter,
+    parse,
+    polite_reply,
+)
 from bot.settings import PROJECT_DIR, Settings, load_settings
 
 WIDGET_DIR = PROJECT_DIR / "widget"
@@ -41,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 def widget_config(settings: Settings) -> dict:
     """What the widget shows and may link to: the region's emergency number, the registry's addresses."""
-    content = load_content(settings=settings)
+    content = load_content()
     emergency = content.resources["emergency"].values[settings.region]
     addresses = {a for r in content.resources.values() for v in r.values.values() for a in _ADDRESS.findall(v)}
     return {
@@ -77,7 +87,7 @@ _MAX_BODY_BYTES = 1_000_000  # far above a 2,000-character message; larger bodie
 
 
 def make_guard(settings: Settings) -> Guard:
-    content = load_content(settings=settings)
+    content = load_content()
     return Guard(
         replies={
             key: tuple(content.render(item, settings.region) for item in items) for key, items in SERVER_REPLIES.items()
@@ -91,7 +101,8 @@ def add_request_guard(app: Sanic, guard: Guard) -> None:
     app.config.REQUEST_MAX_SIZE = _MAX_BODY_BYTES
 
     def reply(sender: str, key: str, status: int = 200) -> response.HTTPResponse:
-        return response.json([{"recipient_id": sender, "text": text} for text in guard.replies[key]], status=status)
+        messages = [{"recipient_id": sender, "text": text} for text in guard.replies[key]]
+        return response.json(messages, status=status, headers={SERVER_REPLY_HEADER: key})
 
     async def check_request(request: Request) -> response.HTTPResponse | None:
         if request.path != REST_WEBHOOK or request.method != "POST":
@@ -147,6 +158,7 @@ def main() -> None:
     level = logging.getLevelName(settings.log_level)
     configure_logging_and_warnings(level)
     configure_structlog(level)
+    log_privacy.install(settings.log_level)
     app = create_app(settings, args.model, args.endpoints)
     logger.info(f"Starting Rasa server on http://{settings.host}:{settings.port}")
     app.run(host=settings.host, port=settings.port, workers=1, access_log=False)

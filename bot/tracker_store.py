@@ -6,13 +6,15 @@ keeps every event in the same `events` table (same schema, so Rasa's tools still
 
 - gives the dialogue only the last `window_turns` user turns, preceded by the state that
   came before them (latest value of each slot, the active form, a pause), which is all the
-  policies look at (MemoizationPolicy's max_history is smaller than the window);
+  policies look at: no rule or story spans more user turns than the window
+  (tests/test_tracker_store.py checks it against data/);
 - appends only the events added since the tracker was read, without counting rows;
 - never waits forever for a database that is down: start-up fails with one line that names
   `TT_DATABASE_URL`;
 - stores what people type with personal details replaced by placeholders (bot/redaction.py),
   while the dialogue in memory keeps the original words;
-- forgets a conversation at once when its user asks (intent `delete_conversation`), and
+- forgets a conversation at once when its user asks and confirms (the rules then send
+  `utter_conversation_deleted`), and
   purges conversations older than the retention period.
 
 `retrieve_full_tracker` still returns the whole conversation.
@@ -32,7 +34,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
@@ -45,8 +47,10 @@ SQLEvent = SQLTrackerStore.SQLEvent
 # Rasa indexes only `sender_id`; the window queries filter on the event type as well.
 sa.Index("ix_events_sender_id_type_name", SQLEvent.sender_id, SQLEvent.type_name)
 
-DELETE_INTENT = "delete_conversation"  # "delete my conversation": the store forgets it at once
-DEFAULT_WINDOW_TURNS = 5  # MemoizationPolicy's max_history (3) plus the rules' look-back
+# "Delete my conversation" is asked again first; once the person says yes, the rules send this
+# response and the store forgets the conversation at once.
+DELETING_RESPONSE = "utter_conversation_deleted"
+DEFAULT_WINDOW_TURNS = 5  # more user turns than the longest rule or story looks back over
 _BOUNDARY_TYPES = ("session_started", "restart")
 _PERSISTED = "_talk_together_persisted"  # attribute on a tracker: events already stored
 
@@ -69,7 +73,7 @@ def _event(data: dict[str, Any]) -> Event:
 
 
 def _asks_for_deletion(event: Event) -> bool:
-    return isinstance(event, UserUttered) and (event.intent or {}).get("name") == DELETE_INTENT
+    return isinstance(event, ActionExecuted) and event.action_name == DELETING_RESPONSE
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -83,13 +87,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str) -> sa.engine.Engine:
-    """An engine for `url`, with the SQLite settings this store relies on."""
+    """An engine for `url`, with the SQLite settings this store relies on.
+
+    Its errors do not quote their SQL parameters: those are the events, with what people typed,
+    and Rasa logs a failed save with the error's text."""
     if url.startswith("sqlite"):
         # SQLAlchemy 1.4 opens and closes a SQLite file for every session by default; closing
         # the last connection checkpoints the WAL, which cost more than the rest of a turn.
         engine = sa.create_engine(
             url,
             future=True,
+            hide_parameters=True,
             poolclass=sa.pool.QueuePool,
             pool_size=5,
             max_overflow=5,
@@ -97,7 +105,7 @@ def create_engine(url: str) -> sa.engine.Engine:
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, future=True, **create_engine_kwargs(url))
+    return sa.create_engine(url, future=True, hide_parameters=True, **create_engine_kwargs(url))
 
 
 class TalkTrackerStore(SQLTrackerStore):
@@ -157,8 +165,9 @@ class TalkTrackerStore(SQLTrackerStore):
             session.commit()
         setattr(tracker, _PERSISTED, len(tracker.events))
 
-    async def delete(self, sender_id: str) -> int:
-        """Remove every stored event of a conversation; return how many there were."""
+    def delete(self, sender_id: str) -> int:
+        """Remove every stored event of a conversation; return how many there were. Not async,
+        like `purge`: it is called outside Rasa's event loop (the launcher's readiness probe)."""
         with self.sessionmaker() as session:
             deleted = session.execute(sa.delete(SQLEvent).where(SQLEvent.sender_id == sender_id)).rowcount
             session.commit()
@@ -249,3 +258,15 @@ class TalkTrackerStore(SQLTrackerStore):
             return []
         rows = session.scalars(sa.select(SQLEvent.data).where(SQLEvent.id.in_(ids)).order_by(SQLEvent.id))
         return [json.loads(data) for data in rows]
+
+
+def postgres_problem(database_url: str) -> str | None:
+    """Why PostgreSQL at `database_url` does not answer (the driver's first line), or None when it does."""
+    engine = sa.create_engine(database_url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            return None
+    except sa.exc.OperationalError as error:
+        return str(error.orig).strip().splitlines()[0]
+    finally:
+        engine.dispose()

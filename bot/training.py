@@ -1,8 +1,10 @@
 """Train only when something the model is made from has changed.
 
 The model's file name carries a fingerprint of everything it is made from: the pipeline
-config, the domain with its generated responses (so content and region), the training data,
-our NLU components and the locked dependencies. Same inputs, same file: no retraining.
+config, the domain with its generated responses (so content), the training data, our NLU
+components and the locked dependencies. Same inputs, same file: no retraining. The settings
+are not among them: the responses hold every region and name the settings, filled in when a
+message is sent (bot/nlg.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def _inputs() -> list[Path]:
     files: list[Path] = [PROJECT_DIR / "config.yml", PROJECT_DIR / "requirements" / "base.lock"]
     files += sorted(DOMAIN_DIR.glob("*.yml"))
     files += sorted((PROJECT_DIR / "data").rglob("*.yml"))
-    files += sorted((PROJECT_DIR / "bot" / "nlu").rglob("*.py"))
+    files += sorted((PROJECT_DIR / "bot" / "nlu").rglob("*.py")) + sorted((PROJECT_DIR / "bot" / "nlu").glob("*.yml"))
     files += [PROJECT_DIR / "bot" / "spacy_pipeline.py"]
     return [f for f in files if f.exists()]
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.request_guard import BadRequest, RateLimiter, parse, polite_reply
+from bot.request_guard import SERVER_REPLY_HEADER, BadRequest, RateLimiter, parse, polite_reply
 
 
 def body(**fields: object) -> bytes:
@@ -86,4 +86,5 @@ async def test_a_turn_with_no_reply_gets_the_apology_with_helplines():
     [message] = json.loads(apology.body)
     assert message == {"recipient_id": "parent-1", "text": guard.replies["no_reply"][0]}
     assert "0808 800 5000" in message["text"] and "999" in message["text"]
+    assert apology.headers[SERVER_REPLY_HEADER] == "no_reply", "a client can tell it from the model's reply"
     assert untouched is None

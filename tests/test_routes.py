@@ -9,10 +9,13 @@ import pytest
 import yaml
 from rasa.shared.core.constants import DEFAULT_ACTION_NAMES
 
-from bot.content import load_content
-from bot.settings import PROJECT_DIR
+from bot.content import WHEN_UNSET_SUFFIX, load_content
+from bot.settings import PROJECT_DIR, REGIONS
 
 CONTENT = load_content()
+CUSTOM_ACTIONS = set(yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))["actions"])
+# Written out here rather than read from content/resources.yml, so a wrong number there fails too.
+EMERGENCY_NUMBERS = {"uk": "999", "ie": "112 or 999", "us": "911", "ca": "911", "au": "000"}
 HARMED_CHILD_INTENTS = [
     "report_danger",
     "report_shared_image",
@@ -28,57 +31,98 @@ NOT_TO_BLAME = re.compile(
 
 
 def _static(action: str) -> bool:
-    """Answered by the Rasa server itself: a response or one of Rasa's built-in actions."""
-    return action.startswith("utter_") or action in DEFAULT_ACTION_NAMES
+    """Answered by the Rasa server itself: a response in content/, or a built-in action we do not override."""
+    if action.startswith("utter_"):
+        return action.removeprefix("utter_") in CONTENT.items
+    return action in DEFAULT_ACTION_NAMES and action not in CUSTOM_ACTIONS
 
 
-def _flows() -> Iterator[tuple[str, list[dict]]]:
+def _flows() -> Iterator[tuple[str, dict]]:
     for path in sorted((PROJECT_DIR / "data").rglob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for flow in [*data.get("rules", []), *data.get("stories", [])]:
             yield flow.get("rule") or flow.get("story"), flow
 
 
+def _user_steps(step: dict) -> list[dict]:
+    """What the user may say at `step`: the step itself, or its `or` alternatives; none for a bot step."""
+    return [said for said in step.get("or", [step]) if "intent" in said or "user" in said]
+
+
+def _ends_the_reply(step: dict) -> bool:
+    return bool(_user_steps(step)) or "checkpoint" in step or step.get("action") == "action_listen"
+
+
 def _replies_to(intent: str) -> Iterator[tuple[str, list[str]]]:
-    """For every rule or story step where the user shows `intent`: the actions that answer it."""
+    """For every rule or story step where the user shows `intent`: the actions that answer it.
+
+    The reply runs to the next user turn; loop and slot steps in between are not replies.
+    """
     for name, flow in _flows():
         steps = flow["steps"]
         for index, step in enumerate(steps):
-            if step.get("intent") == intent:
+            if any(said.get("intent") == intent for said in _user_steps(step)):
                 actions = []
                 for following in steps[index + 1 :]:
-                    if "action" not in following:
+                    if _ends_the_reply(following):
                         break
-                    actions.append(following["action"])
+                    if "action" in following:
+                        actions.append(following["action"])
                 yield name, actions
+
+
+def _answers_to(intent: str) -> list[tuple[str, list[str]]]:
+    """`_replies_to`, failing when no rule or story answers `intent` or a reply says nothing."""
+    replies = list(_replies_to(intent))
+    assert replies, f"no rule or story answers {intent}"
+    for name, actions in replies:
+        assert actions, f"{name}: {intent} gets no reply"
+    return replies
+
+
+def _texts(key: str, region: str) -> list[str]:
+    """Every text item `key` can send in `region`: for any age, for each age band, and when settings are unset."""
+    item = CONTENT.items[key]
+    texts = [CONTENT.render(key, region), *(CONTENT.fill(text, region, key) for text in item.by_age.values())]
+    if key + WHEN_UNSET_SUFFIX in CONTENT.items:
+        texts += _texts(key + WHEN_UNSET_SUFFIX, region)
+    return texts
 
 
 @pytest.mark.parametrize("intent", HARMED_CHILD_INTENTS)
 def test_every_reply_about_a_harmed_child_says_they_are_not_to_blame(intent):
-    replies = list(_replies_to(intent))
-    assert replies, f"no rule answers {intent}"
-    for name, actions in replies:
-        items = [CONTENT.items[a.removeprefix("utter_")] for a in actions if a.startswith("utter_")]
-        assert any(item.not_to_blame and NOT_TO_BLAME.search(item.text) for item in items), name
+    for name, actions in _answers_to(intent):
+        keys = [a.removeprefix("utter_") for a in actions if a.startswith("utter_")]
+        assert any(
+            CONTENT.items[key].not_to_blame and all(NOT_TO_BLAME.search(text) for text in _texts(key, "uk"))
+            for key in keys
+        ), f"{name}: no reply says, for every age, that the child is not to blame"
 
 
 def test_danger_is_answered_with_the_emergency_number_first_and_statically():
-    for name, actions in _replies_to("report_danger"):
+    assert set(EMERGENCY_NUMBERS) == set(REGIONS), "every region needs its emergency number here"
+    for name, actions in _answers_to("report_danger"):
         assert actions[0] == "utter_danger_call_emergency", name
-        assert all(a.startswith("utter_") or a in DEFAULT_ACTION_NAMES for a in actions), (
-            f"{name}: needs the action server"
-        )
-    assert CONTENT.items["danger_call_emergency"].text.startswith("Call {{emergency}} now")
+        assert [a for a in actions if not _static(a)] == [], f"{name}: needs the action server"
+    for region, number in EMERGENCY_NUMBERS.items():
+        for text in _texts("danger_call_emergency", region):
+            assert text.startswith(f"Call {number} now"), f"{region}: {text!r}"
 
 
 def test_imagery_is_answered_with_the_report_page_and_statically():
-    for name, actions in _replies_to("report_imagery"):
+    for name, actions in _answers_to("report_imagery"):
         assert actions[0] == "utter_imagery_report", name
-        assert all(_static(a) for a in actions), name
-    assert "{{imagery_report}}" in CONTENT.items["imagery_report"].text
-    assert CONTENT.render("imagery_report", "uk").count("iwf.org.uk/report") == 1
+        assert [a for a in actions if not _static(a)] == [], f"{name}: needs the action server"
+    for region in REGIONS:
+        address = CONTENT.resources["imagery_report"].values[region]
+        for text in _texts("imagery_report", region):
+            assert address in text, f"{region}: {text!r} does not give {address}"
+    for text in _texts("imagery_report", "uk"):  # the IWF's report page, written out like the numbers above
+        assert text.count("iwf.org.uk/report") == 1, f"uk: {text!r}"
 
 
 def test_no_rule_depends_on_the_start_of_the_conversation():
     # The tracker store reads a window of recent turns, so the start may not be in view.
-    assert not [name for name, flow in _flows() if flow.get("conversation_start")]
+    flows = list(_flows())
+    assert flows, "no rules or stories found in data/"
+    assert not [name for name, flow in flows if flow.get("conversation_start")]

@@ -1,6 +1,7 @@
 """The windowed tracker store: same dialogue state as a full read, nothing lost, nothing doubled.
 
-Runs on SQLite and on the PostgreSQL server these machines run (127.0.0.1:5432).
+Runs on SQLite and on PostgreSQL (the `postgres_url` fixture in conftest.py: skipped where no
+PostgreSQL answers, a failure on CI).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.settings import DatabaseUnavailable
 from bot.tracker_store import SQLEvent, TalkTrackerStore
 
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DOMAIN = Domain.from_yaml(
     """
 version: "3.1"
@@ -40,22 +41,12 @@ responses:
 )
 
 
-def _postgres_reachable() -> bool:
-    try:
-        with sa.create_engine(POSTGRES_URL).connect():
-            return True
-    except sa.exc.OperationalError:
-        return False
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'events.db'}"
     else:
-        if not _postgres_reachable():
-            pytest.fail(f"PostgreSQL is not answering at {POSTGRES_URL}; these machines run it")
-        url = POSTGRES_URL
+        url = request.getfixturevalue("postgres_url")
     store = TalkTrackerStore(domain=DOMAIN, url=url, window_turns=3)
     yield store
     store.engine.dispose()
@@ -208,3 +199,20 @@ async def test_purge_removes_only_conversations_past_retention(store):
     assert removed >= 1
     assert _rows(store, old) == []
     assert _rows(store, recent)
+
+
+async def test_a_failed_save_does_not_quote_the_conversation_in_its_error(tmp_path):
+    """Rasa logs a failed save with the error's text, at ERROR (FailSafeTrackerStore)."""
+    store = TalkTrackerStore(domain=DOMAIN, url=f"sqlite:///{tmp_path / 'events.db'}")
+    with store.engine.begin() as connection:  # a write that fails, as on a full disk
+        connection.execute(
+            sa.text("CREATE TRIGGER full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'full'); END")
+        )
+    tracker = DialogueStateTracker.from_events("s1", [UserUttered("zebra is messaging my son")], DOMAIN.slots)
+
+    with pytest.raises(sa.exc.DBAPIError) as raised:
+        await store.save(tracker)
+    store.engine.dispose()
+
+    assert "INSERT INTO events" in str(raised.value)
+    assert "zebra" not in str(raised.value)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,8 +14,10 @@ import uuid
 
 import pytest
 
+from actions.triage import TRIAGE_SLOTS
 from bot.local_servers import local_environ, local_servers
 from bot.settings import PROJECT_DIR
+from tests.e2e.replies import assert_no_placeholder
 
 pytestmark = pytest.mark.e2e
 PERSONAL = "my email is jo.bloggs@example.com, phone 07700 900123, he is @creep_77, see www.bad-site.com, SW1A 1AA"
@@ -29,7 +33,10 @@ def post(url: str, body: bytes) -> tuple[int, object]:
 
 
 def say(url: str, sender: str, message: object) -> tuple[int, object]:
-    return post(url, json.dumps({"sender": sender, "message": message}).encode())
+    code, reply = post(url, json.dumps({"sender": sender, "message": message}).encode())
+    if isinstance(reply, list):  # a 400's reason is a dict, not messages
+        assert_no_placeholder(reply)
+    return code, reply
 
 
 def texts(reply: object) -> str:
@@ -137,35 +144,58 @@ def test_personal_details_never_reach_the_database(servers, database):
 
 def test_logs_at_the_default_level_contain_no_message_text(servers, log_file):
     secret = f"zebra{uuid.uuid4().hex[:8]} worried about my nephew"
+    after_a_slash = f"/ zebra{uuid.uuid4().hex[:8]} is messaging my son"  # Rasa reads it as an intent, and fails
     sender = str(uuid.uuid4())
     say(servers.rest_url, sender, secret)
     say(servers.rest_url, sender, "/nlu_fallback")  # "did you mean": the action server gets the conversation
+    say(servers.rest_url, sender, after_a_slash)
 
     logged = log_file.read_text(errors="replace")
     assert "Starting Rasa server" in logged, "the servers' output is in the log"
     assert secret.split()[0] not in logged
+    assert after_a_slash.split()[1] not in logged
 
 
-def test_delete_my_conversation_removes_it_at_once(servers, database):
+def _stored(database, sender: str) -> int:
+    with sqlite3.connect(database) as db:
+        return int(db.execute("select count(*) from events where sender_id=?", (sender,)).fetchone()[0])
+
+
+def test_delete_my_conversation_asks_first_and_deletes_only_on_yes(servers, database):
     sender = str(uuid.uuid4())
     say(servers.rest_url, sender, "hello")
-    code, reply = say(servers.rest_url, sender, "please delete my conversation")
+    _, asked = say(servers.rest_url, sender, "please delete my conversation")
 
-    assert code == 200 and "deleted" in texts(reply)
-    with sqlite3.connect(database) as db:
-        assert db.execute("select count(*) from events where sender_id=?", (sender,)).fetchone() == (0,)
+    assert "I've deleted" not in texts(asked) and _stored(database, sender) > 0, "nothing is deleted unasked"
+    assert "/confirm_delete_conversation" in [b["payload"] for m in asked for b in m.get("buttons", [])]
+    _, deleted = say(servers.rest_url, sender, "yes")
+    assert "I've deleted" in texts(deleted) and _stored(database, sender) == 0
+
+
+def test_no_keeps_the_conversation(servers, database):
+    sender = str(uuid.uuid4())
+    say(servers.rest_url, sender, "delete this chat")
+    _, kept = say(servers.rest_url, sender, "no")
+
+    # The kept reply says "I haven't deleted anything": look for the deleting reply's words instead.
+    assert "haven't deleted" in texts(kept) and "I've deleted" not in texts(kept)
+    assert _stored(database, sender) > 0
+
+
+def test_getting_a_picture_deleted_is_image_removal_not_deleting_the_chat(servers, database):
+    sender = str(uuid.uuid4())
+    say(servers.rest_url, sender, "someone shared a nude of my daughter")
+    _, reply = say(servers.rest_url, sender, "how do i get it deleted")
+
+    assert "report remove" in texts(reply).lower() and _stored(database, sender) > 0
 
 
 def test_with_the_action_server_down_safety_routes_still_answer(servers):
-    servers.kill("actions")
-    try:
+    with servers.held_down("actions"):
         _, danger = say(servers.rest_url, str(uuid.uuid4()), "a man is outside our house waiting for my son")
         _, imagery = say(servers.rest_url, str(uuid.uuid4()), "i saw child abuse images on a website, where to report")
         _, school = say(servers.rest_url, str(uuid.uuid4()), "who is the designated safeguarding lead")
         _, unclear = say(servers.rest_url, str(uuid.uuid4()), "/nlu_fallback")  # "did you mean" needs it
-    finally:
-        servers.launch("actions")
-        servers.wait_until_ready(only=("actions",))
 
     assert texts(danger).startswith("Call 999 now")
     assert "iwf.org.uk/report" in texts(imagery)
@@ -173,18 +203,53 @@ def test_with_the_action_server_down_safety_routes_still_answer(servers):
     assert texts(unclear).strip() and "999" in texts(unclear)
 
 
-def test_after_sigkill_every_acknowledged_turn_is_kept_and_the_conversation_continues(servers, database):
+def crash(servers, name: str) -> subprocess.Popen:
+    """kill -9 one server, as a crash would end it; return its old process."""
+    process = servers.processes[name]
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    return process
+
+
+def test_a_crashed_action_server_is_started_again_and_the_others_keep_running(servers, log_file):
+    others = {name: servers.processes[name] for name in ("rasa", "demo")}
+    crashed = crash(servers, "actions")
+    servers.wait_until_ready(only=("actions",), timeout=60)
+
+    assert servers.processes["actions"] is not crashed
+    assert all(servers.processes[name] is process and process.poll() is None for name, process in others.items())
+    assert "the actions server stopped with exit code -9 (SIGKILL); starting it again in 1 s." in log_file.read_text()
+    assert triage_reset_events(servers) == [{"event": "slot", "name": slot} for slot in TRIAGE_SLOTS]
+    code, reply = say(servers.rest_url, str(uuid.uuid4()), "what can you do")
+    assert code == 200 and "help" in texts(reply)
+
+
+def triage_reset_events(servers) -> list[dict]:
+    """Run the triage reset on the action server, as the Rasa server does."""
+    tracker = {"sender_id": "x", "slots": {}, "latest_message": {}, "events": [], "paused": False}
+    tracker |= {"followup_action": None, "active_loop": {}, "latest_action_name": None}
+    body = {"next_action": "action_reset_triage", "sender_id": "x", "tracker": tracker, "domain": {}}
+    code, result = post(f"http://127.0.0.1:{servers.settings.actions_port}/webhook", json.dumps(body).encode())
+    assert code == 200 and isinstance(result, dict)
+    return [{k: v for k, v in event.items() if k in ("event", "name")} for event in result["events"]]
+
+
+def test_after_a_crash_of_the_rasa_server_it_is_started_again_and_keeps_every_acknowledged_turn(
+    servers, database, log_file
+):
     sender = str(uuid.uuid4())
     acknowledged = ["hello", "what can you do", "how do i talk to my 9 year old about online safety"]
     for message in acknowledged:
         assert say(servers.rest_url, sender, message)[0] == 200
+    others = {name: servers.processes[name] for name in ("actions", "demo")}
 
-    servers.kill("rasa")
-    servers.launch("rasa")
+    crash(servers, "rasa")
     servers.wait_until_ready(only=("rasa",))
     code, reply = say(servers.rest_url, sender, "thanks")
 
     assert code == 200 and "welcome" in texts(reply)
+    assert "the rasa server stopped with exit code -9 (SIGKILL); starting it again in 1 s." in log_file.read_text()
+    assert all(servers.processes[name] is process and process.poll() is None for name, process in others.items())
     with sqlite3.connect(database) as db:
         rows = db.execute("select data from events where sender_id=? and type_name='user' order by id", (sender,))
         said = [json.loads(row[0])["text"] for row in rows]

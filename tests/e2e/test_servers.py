@@ -14,6 +14,7 @@ from rasa.shared.core.events import UserUttered
 from bot.content import DOMAIN_DIR
 from bot.local_servers import local_environ, local_servers
 from bot.tracker_store import TalkTrackerStore
+from tests.e2e.replies import assert_no_placeholder
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +23,9 @@ def say(url: str, sender: str, message: str) -> list[dict]:
     body = json.dumps({"sender": sender, "message": message}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+        reply = json.loads(response.read())
+    assert_no_placeholder(reply)
+    return reply
 
 
 def texts(reply: list[dict]) -> list[str]:

@@ -1,0 +1,78 @@
+"""The emergency line as the second message of a turn whose danger guess the safety net lowered.
+
+When the NLU's safety net lowers an unsure danger guess, the user's parse data carries
+`"safety_net": {"reason": "lowered", ...}` (bot/nlu/safety_net.py). The answer stays the
+normal one, but the emergency line, the content item `emergency_reminder` for the
+conversation's region, must follow it as the turn's second message, exactly once, even when
+the answer is a single message:
+
+- The response generator (bot/nlg.py) gives the turn's first response an extra key,
+  `emergency_line_next` (`EMERGENCY_LINE_KEY`), holding the line as a message
+  (`{"text": ..., "buttons": [...]}`). Rasa keeps the key in the BotUttered's metadata, so the
+  conversation store records that the line was sent, and passes it to the output channel.
+- `EmergencyLineOutput`, around the output channel of both the REST and the socket.io channel
+  (bot/channels.py), sends the line right after that message; if a rule sends the line again
+  later in the turn, that copy is not sent.
+
+Only our channels send the line: Rasa's own (`rasa shell`, the HTTP API's) ignore the key. A
+message a custom action sends as plain text, not as a response, goes past the generator; if it
+is the turn's first, the line does not follow it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.nlu.safety_net import SAFETY_NET_KEY, Reason
+
+EMERGENCY_LINE_KEY = "emergency_line_next"
+EMERGENCY_LINE_RESPONSE = "utter_emergency_reminder"
+
+
+def danger_guess_lowered(tracker: DialogueStateTracker) -> bool:
+    """Whether the safety net lowered an unsure danger guess for the latest user message."""
+    verdict = tracker.latest_message.parse_data.get(SAFETY_NET_KEY) if tracker.latest_message else None
+    return isinstance(verdict, dict) and verdict.get("reason") == Reason.LOWERED
+
+
+def first_response_of_turn(tracker: DialogueStateTracker) -> bool:
+    """Whether no bot message has been sent since the latest user message."""
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            return False
+        if isinstance(event, UserUttered):
+            return True
+    return False  # no user message: a session start or a reminder, not a turn
+
+
+def needs_emergency_line(utter_action: str, tracker: DialogueStateTracker) -> bool:
+    """Whether `utter_action`'s message is the one the emergency line must follow."""
+    return (
+        utter_action != EMERGENCY_LINE_RESPONSE  # the line itself, first: sending it again would repeat it
+        and danger_guess_lowered(tracker)
+        and first_response_of_turn(tracker)
+    )
+
+
+class EmergencyLineOutput(OutputChannel):
+    """Passes every message of one turn on, and the emergency line after the message marked for it."""
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self.inner = inner
+        self.line_sent = False
+
+    def name(self) -> str:  # the channel it wraps: Rasa picks channel-specific responses by it
+        return self.inner.name()
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        line = message.pop(EMERGENCY_LINE_KEY, None)
+        if self.line_sent and message.get("utter_action") == EMERGENCY_LINE_RESPONSE:
+            return  # the rule's own copy: the line was the second message already
+        await self.inner.send_response(recipient_id, message)
+        if line and not self.line_sent:
+            self.line_sent = True
+            await self.inner.send_response(recipient_id, dict(line))
