@@ -1,4 +1,4 @@
-"""The age band and country found in how people really write."""
+"""The age band, the country and who is talking, found in how people really write."""
 
 from __future__ import annotations
 
@@ -66,4 +66,49 @@ def test_component_adds_entities_to_the_message():
     [processed] = ContextEntityExtractor().process([message])
 
     entities = {e["entity"]: e["value"] for e in processed.get("entities")}
-    assert entities == {"age_band": "7_to_10", "region": "us"}
+    assert entities == {"age_band": "7_to_10", "region": "us", "audience": "parent"}
+
+
+@pytest.mark.parametrize(
+    ("text", "audience"),
+    [
+        ("teacher here. a yr 8 girl just told me a man has pics of her", "school_staff"),
+        ("im a TA, a pupil told me an older lad keeps asking him for nudes", "school_staff"),
+        ("a yr 10 girl came to me saying a lad has a nude of her", "school_staff"),
+        ("head of sixth form. a 17 yr old lad has shared a nude", "school_staff"),
+        ("i run the after school club, one of the kids said", "school_staff"),
+        ("TA in year 2, a girl just told me someone online asked for photos", "school_staff"),
+        ("a student asked me to look at a video on his phone", "school_staff"),
+        ("planning a pshe lesson on nudes for year 10", "school_staff"),
+        ("we have a new TA starting next week", "school_staff"),
+        ("head teacher here, a parent rang about a year 7", "school_staff"),
+        ("im a foster carer. my 14 yr old sent a pic", "carer"),
+        ("my grandson is 13 and an older boy has a pic of him", "carer"),
+        ("im 13 and someone i met on insta has a pic of me", "child"),
+        ("someone online says theyll share my pics if i dont send more", "child"),
+        ("i went on a video call and they recorded me", "child"),
+        ("i cant tell my mum", "child"),
+        ("my son is 15 and he sent a nude", "parent"),
+        ("my girl is 15 and she sent a video", "parent"),
+        ("i think my boyfriend has been looking at stuff he shouldnt", "concerned_adult"),
+        ("im worried about my neighbours boy", "concerned_adult"),
+        # a role outranks what the words suggest
+        ("teacher here, my son's friend told me someone has a pic of her", "school_staff"),
+        ("im 14, my mum will kill me if she finds out", "child"),
+    ],
+)
+def test_who_is_talking(text, audience):
+    assert found(text).get("audience") == audience
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what are the signs of grooming",
+        "im 25 and worried about my thoughts",
+        "she made me promise not to tell",
+        "im planning a party for the weekend",
+    ],
+)
+def test_nobody_is_named_where_nothing_says_who_is_talking(text):
+    assert "audience" not in found(text)

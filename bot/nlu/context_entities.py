@@ -1,7 +1,8 @@
-"""Find the child's age band and the user's country in a message.
+"""Find the child's age band, the user's country and who is talking in a message.
 
 "my 10 year old", "my 9yo", "teenage son", "year 8 daughter" → `age_band`; "I'm in Ireland",
-"we live in the US" → `region`. The values are the slot values in domain.yml, so Rasa's
+"we live in the US" → `region`; "I'm a teacher", "foster carer", "im 14", "my son" →
+`audience` (the values of bot/content.py's AUDIENCES). The values are the slot values in domain.yml, so Rasa's
 `from_entity` slot mappings fill `age_band` and `region`, and content variations follow them.
 Rules are enough here: people name ages and countries in few ways, and a regular expression
 is exact where a statistical extractor would need hundreds of annotated examples.
@@ -18,7 +19,7 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu import RuleComponent
+from bot.nlu.rule_component import RuleComponent
 
 _NUMBER_WORDS = {
     word: number
@@ -69,6 +70,70 @@ _REGION_PATTERNS = [
     (re.compile(r"\b(?:canada|canadian)\b"), "ca"),
     (re.compile(r"\b(?:australia|australian|aussie)\b"), "au"),
 ]
+
+
+# Who is talking, most telling first: a role someone gives themselves outranks what their words
+# suggest ("teacher here, my son's friend..." is staff; "im 14, my mum will kill me" a young person).
+_WHO = r"(?:i'?m|i am|im|am)\s+(?:a |an |the |his |her |their |just |only )?"
+_AUDIENCE_PATTERNS = [
+    ("school_staff", re.compile(
+        rf"\b{_WHO}(?:teacher|ta|teaching assistant|head ?teacher|head of (?:year|yr)|form tutor|tutor|dsl|dsp"
+        r"|safeguarding lead|deputy head|school nurse|senco|lunchtime supervisor|pastoral lead|youth worker"
+        r"|school counsell?or|head of (?:ks|key stage)\s?\d|head of sixth form|youth leader|scout leader"
+        r"|cub leader|brownie leader|sports coach|football coach|coach)\b"
+        r"|\b(?:teacher|ta|head ?teacher|head of (?:year|yr) ?\d*|head of sixth form|form tutor|dsl|staff member"
+        r"|lunchtime supervisor"
+        r"|youth worker|youth leader|senco|school nurse) here\b"
+        r"|^(?:teacher|ta|head of sixth form|head of (?:year|yr) ?\d*|form tutor|dsl|lunchtime supervisor|youth worker"
+        r"|senco|school nurse|pastoral lead)\s*[.,:;-]"
+        r"|^(?:a )?(?:ta|teacher|teaching assistant) (?:in|at|for) (?:a |the |our )?"
+        r"(?:year|yr|reception|nursery|primary|secondary|school|class|ks ?\d)?\b"
+        r"|\b(?:planning|teaching|giving|doing) (?:a |an |the |my |our )?(?:pshe|rse|rshe|computing|tutor time)?"
+        r" ?(?:lesson|assembly|session for (?:my |our )?(?:class|pupils|students))\b"
+        r"|\bone of my (?:sixth formers|year \d+s|yr \d+s)\b"
+        r"|\b(?:passed|handed|reported) (?:it )?(?:on )?to (?:the|our|my) dsl\b"
+        r"|(?:^|\b(?:a|one of the|this|the) )(?:year|yr) ?\d{1,2}s? (?:girl|boy|pupil|student|lad|kid)?s? ?"
+        r"(?:has |have )?"
+        r"(?:just |only )?(?:came to me|come to me|told me|said|says|showed me|disclosed)\b"
+        r"|\bone of my (?:tutor group|form|class|year \d+s?|pupils|students)\b"
+        r"|\b(?:a|one of my|one of our) (?:pupil|student)s? (?:told|said|says|showed|has|came)\b"
+        r"|\bi (?:coach|help (?:to )?run|run|volunteer (?:at|with|for)) (?:a |an |the |our |my )?(?:under ?\d+s? )?"
+        r"(?:girls |boys )?(?:team|club|group|brownies|scouts|guides|cubs|beavers|youth club|squad|pack)\b"
+        r"|\bi (?:teach|work (?:at|in) (?:a |the |our )?(?:primary |secondary )?school"
+        r"|run (?:the|an|a) after ?school club)\b"
+        r"|\b(?:a|one of my|my|one of our) (?:pupils?|students?) (?:told|said|has|is|came|showed|disclosed|asked)\b"
+        r"|\b(?:one of my|my|our) (?:pupils|students)\b|\bin my (?:class|form|tutor group)\b|\bteacher btw\b"
+        r"|\b(?:we have|we've got|weve got|our) (?:a )?new (?:ta|teacher|teaching assistant|member of staff"
+        r"|staff member|staff|nqt|ect|colleague)s?\b")),
+    ("carer", re.compile(
+        rf"\bfoster (?:carer|parent|mum|dad|son|daughter|child|kid)\b|\b{_WHO}(?:carer|gran|grandma|nan|nana|grandad"
+        r"|grandpa|granny|auntie|aunt|uncle|childminder|guardian|step ?(?:mum|mom|dad))\b"
+        r"|\bmy (?:grandson|granddaughter|grandchild|grandkids|grandchildren|niece|nephew)\b")),
+    ("child", re.compile(
+        rf"\b{_WHO}(?:8|9|1[0-7]|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b"
+        r"(?!\s*(?:%|pounds|quid|times|hours?|mins?|minutes?|weeks?|months?|year olds?|yr olds?|yo\b))"
+        rf"|\b{_WHO}in (?:year|yr) ?\d{{1,2}}\b|\b{_WHO}(?:girl|boy)\b(?! ?friend)")),
+    ("parent", re.compile(
+        rf"\b(?:my|our) (?:son|daughter|child|kid|kids|children|boy|girl|lad|teen|teenager|stepson|stepdaughter"
+        r"|sons|daughters|little one|\d{1,2} ?(?:year old|yr old|yo))\b"
+        rf"|\b{_WHO}(?:mum|mom|dad|parent|mother|father)\b|\bas a (?:parent|mum|mom|dad)\b")),
+    ("child", re.compile(
+        r"\b(?:tell|telling|told) my (?:mum|mom|dad|parents|teacher)\b"
+        r"|\bmy (?:mum|mom|dad|parents) (?:will|would|is going to|doesn'?t know|dont know|can'?t know|finds? out)\b"
+        r"|\b(?:pics?|pictures?|photos?|nudes?|videos?) of me\b|\b(?:asking|asked|wants|want) me (?:for|to send)\b"
+        r"|\bi (?:sent|send) (?:him|her|them|a pic|pics|nudes|a nude|a photo|photos)\b"
+        r"|\b(?:recorded|filmed|threatening|blackmailing|pressuring|grooming|groomed) me\b"
+        r"|\b(?:sending|sent|showing) me (?:pics|nudes|photos|pictures|videos|his|her)\b"
+        r"|\bmy (?:pics|nudes|photos|pictures|videos)\b|\bsomeone my age\b|\bmy (?:bff|bestie|best mate)\b"
+        r"|\bin my year\b|\b(?:wants|want|asked|asking|keeps asking) to meet me\b")),
+    ("concerned_adult", re.compile(
+        r"\bmy (?:neighbou?rs?|friend'?s|sister'?s|brother'?s|cousin'?s) (?:son|daughter|kid|kids|boy|girl|child)\b"
+        r"|\babout my (?:husband|boyfriend|partner|wife|girlfriend|colleague|boss|manager)\b"
+        r"|\bmy (?:husband|boyfriend|partner|wife|girlfriend|ex|colleague|flatmate|housemate|brother in law"
+        r"|brother-in-law|father in law|son in law) (?:is|has|keeps|looks|watches|was|might|could|seems|got)\b"
+        r"|\ba (?:man|woman|guy|bloke|neighbou?r|colleague) (?:at|from|in|on) (?:my |our )?(?:church|work|street|club"
+        r"|gym|mosque|temple|road|estate|building|office)\b|\bmy (?:line manager|boss|manager)\b")),
+]  # fmt: skip
 
 
 def age_band(age: int) -> str | None:
@@ -124,20 +189,27 @@ def _regions(text: str) -> Iterator[dict[str, Any]]:
                 yield _entity("region", region, match)
 
 
+def _audience(text: str) -> Iterator[dict[str, Any]]:
+    for audience, pattern in _AUDIENCE_PATTERNS:
+        if match := pattern.search(text):
+            yield _entity("audience", audience, match)
+            return
+
+
 def find_entities(text: str) -> list[dict[str, Any]]:
-    """The first age band and the first region named in `text`."""
+    """The first age band and the first region named in `text`, and who is talking."""
     lowered = text.lower()
     found = []
     for entities in (_ages(lowered), _regions(lowered)):
         first = min(entities, key=lambda entity: entity["start"], default=None)
         if first:
             found.append(first)
-    return found
+    return [*found, *_audience(lowered)]
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class ContextEntityExtractor(RuleComponent, EntityExtractorMixin):
-    """Adds `age_band` and `region` entities found by `find_entities`."""
+    """Adds the `age_band`, `region` and `audience` entities found by `find_entities`."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
