@@ -19,6 +19,16 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_DIR / "var"
 REGIONS = ("uk", "ie", "us", "ca", "au")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+NATIONS = ("england", "wales", "scotland", "northern_ireland")  # UK schools follow their nation's guidance
+# The person a member of staff tells, by the name each nation's guidance gives them (facts.md,
+# "Schools in the four nations"): the full title, then the short form used in a sentence.
+LEAD_TITLES = {
+    "england": ("Designated Safeguarding Lead (DSL)", "DSL"),
+    "wales": ("designated safeguarding person (DSP)", "DSP"),
+    "northern_ireland": ("Designated Teacher for Child Protection", "designated teacher"),
+    "scotland": ("Child Protection Coordinator", "child protection coordinator"),
+}
+LEAD_TITLE_OUTSIDE_UK = ("safeguarding lead", "safeguarding lead")  # facts.md names no title elsewhere
 _MIN_TOKEN_LENGTH = 32
 
 
@@ -33,6 +43,7 @@ class DatabaseUnavailable(SettingsError):
 @dataclass(frozen=True)
 class Settings:
     region: str
+    nation: str
     database_url: str
     host: str
     port: int
@@ -47,6 +58,20 @@ class Settings:
     log_level: str
     retention_days: int
     rate_limit_per_minute: int
+
+    @property
+    def safeguarding_lead(self) -> str:
+        """The lead's full title, as staff in this deployment's schools know it."""
+        return self._lead_titles[0]
+
+    @property
+    def lead(self) -> str:
+        """The lead's short title, for "tell your DSL now"."""
+        return self._lead_titles[1]
+
+    @property
+    def _lead_titles(self) -> tuple[str, str]:
+        return LEAD_TITLES[self.nation] if self.region == "uk" else LEAD_TITLE_OUTSIDE_UK
 
     @property
     def database_is_sqlite(self) -> bool:
@@ -150,6 +175,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = PRO
 
     return Settings(
         region=_choice(env, "TT_REGION", "uk", REGIONS),
+        nation=_choice(env, "TT_NATION", "england", NATIONS),
         database_url=_database_url(env),
         host=host,
         port=port,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from pathlib import Path
 
@@ -10,7 +11,20 @@ import pytest
 import textstat
 import yaml
 
-from bot.content import AGE_SLOT_VALUES, AUDIENCES, WHEN_UNSET_SUFFIX, ContentError, load_content, responses
+from bot.content import (
+    AGE_SLOT_VALUES,
+    AUDIENCE_SLOT_VALUES,
+    AUDIENCES,
+    TOPICS,
+    VARIANT_SLOTS,
+    WHEN_UNSET_SUFFIX,
+    ContentError,
+    Item,
+    load_content,
+    responses,
+    runtime_settings_named,
+)
+from bot.nlg import DeploymentNLG
 from bot.request_guard import SERVER_REPLIES
 from bot.settings import PROJECT_DIR, REGIONS
 
@@ -26,6 +40,11 @@ BANNED = [
     r"\bconsent(ed)? to\b",
     r"(send|upload|share|forward) (it|them|the (image|photo|video|link)) (to|with) (me|us)",
 ]
+
+
+def _rendered(item: Item) -> list[str]:
+    """Every text of `item` as the UK sees it: for any age, per age band and every variant's."""
+    return [CONTENT.fill(text, "uk", item.key) for text in item.texts()]
 
 
 def _used_responses() -> set[str]:
@@ -51,25 +70,25 @@ def test_item_has_sources_and_an_unexpired_review_date(item):
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
 def test_numbers_and_addresses_come_only_from_the_registry(item):
-    for text in (item.text, *(b.title for b in item.buttons)):
+    for text in (*item.texts(), *(b.title for v in item.variations() for b in v.buttons)):
         assert not NUMBER_OR_ADDRESS.search(text), f"{item.key}: use a {{{{resource}}}} from content/resources.yml"
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
 def test_no_banned_or_victim_blaming_language(item):
-    text = CONTENT.render(item.key, "uk").lower()
-    for pattern in BANNED:
-        assert not re.search(pattern, text), f"{item.key} uses {pattern!r}"
+    for text in _rendered(item):
+        for pattern in BANNED:
+            assert not re.search(pattern, text.lower()), f"{item.key} uses {pattern!r}: {text!r}"
 
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
 def test_every_message_is_easy_to_read(item):
-    text = CONTENT.render(item.key, "uk")
-    assert textstat.flesch_reading_ease(text) >= 60, f"{item.key}: shorter sentences and words"
+    for text in _rendered(item):
+        assert textstat.flesch_reading_ease(text) >= 60, f"{item.key}: shorter sentences and words in {text!r}"
 
 
 def test_every_response_is_used_and_every_used_response_exists():
-    generated = set(responses(CONTENT, "uk"))
+    generated = set(responses(CONTENT))
     used = _used_responses()
     used |= {name + WHEN_UNSET_SUFFIX for name in used} & generated  # sent instead by bot/nlg.py
 
@@ -77,14 +96,18 @@ def test_every_response_is_used_and_every_used_response_exists():
     assert used - generated == set(), "responses sent but missing from content/"
 
 
-def test_every_resource_has_a_uk_value_and_a_source():
+def test_every_resource_has_a_value_and_a_source_for_every_region():
+    # resources.yml: where no service exists for a region, the value names the police, never a gap.
+    assert CONTENT.resources
     for resource in CONTENT.resources.values():
-        assert "uk" in resource.values, resource.key
-        assert set(resource.values) == set(resource.sources) <= set(REGIONS)
+        assert set(resource.values) == set(REGIONS), resource.key
+        for region in REGIONS:
+            assert resource.values[region].strip(), f"{resource.key} shows nothing in {region}"
+            assert resource.sources[region].strip(), f"{resource.key} has no source for {region}"
 
 
 def test_the_generated_domain_is_what_rasa_reads(domain):
-    for name, variations in responses(CONTENT, "uk").items():
+    for name, variations in responses(CONTENT).items():
         assert domain["responses"][name] == variations
 
 
@@ -93,22 +116,38 @@ def test_no_response_is_written_in_rasa_yaml():
         assert "responses" not in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}), path
 
 
-def test_every_region_and_age_gets_exactly_one_variation():
-    generated = responses(CONTENT, "uk")
-    for name, variations in generated.items():
-        item = CONTENT.items[name.removeprefix("utter_")]
-        for region in (None, *REGIONS):
-            for age in (None, *AGE_SLOT_VALUES):
-                slots = {"region": region, "age_band": age}
-                matching = [v for v in variations[1:] if all(slots[c["name"]] == c["value"] for c in v["condition"])]
-                assert len(matching) <= 1, (name, slots)
-                chosen = matching[0] if matching else variations[0]
-                expected_age = age if item.by_age else None
-                assert chosen["text"] == CONTENT.fill(item.text_for(expected_age), region or "uk", name)
+def test_the_generator_sends_each_items_most_specific_variant_for_every_slot_combination():
+    """bot/nlg.py picks among the Rasa variations; it must send what content/ means
+    (Item.variant_for) for every region, age, topic, audience and concern."""
+    nlg = DeploymentNLG()
+    nlg.responses = responses(CONTENT)
+    combinations = list(
+        itertools.product(
+            REGIONS, (None, *AGE_SLOT_VALUES), (None, *TOPICS), (None, *AUDIENCE_SLOT_VALUES), (None, "self_harm")
+        )
+    )
+    for item in CONTENT.items.values():
+        slots_named = {slot for v in item.variations() for slot, _ in v.when}
+        for region, age, topic, audience, concern in combinations:
+            slots = {"region": region, "age_band": age, "topic": topic, "audience": audience, "concern": concern}
+            if any(slots[name] is not None for name in set(slots) - slots_named - {"region"}):
+                continue  # slots no variant names cannot change what is sent
+            expected = item.variant_for(slots)
+            chosen = nlg._random_response_for(item.response_name, "rest", slots)
+            assert chosen is not None
+            assert chosen["text"] == CONTENT.fill(expected.text, region, item.key), (item.key, slots)
+            titles = [CONTENT.fill(b.title, region, item.key) for b in expected.buttons]
+            assert [b["title"] for b in chosen.get("buttons", [])] == titles, (item.key, slots)
+
+
+def test_the_slots_variants_name_are_the_domains():
+    slots = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))["slots"]
+    for name, values in VARIANT_SLOTS.items():
+        assert tuple(slots[name]["values"]) == tuple(values), name
 
 
 def test_a_user_abroad_gets_their_countrys_numbers():
-    variations = responses(CONTENT, "uk")["utter_danger_call_emergency"]
+    variations = responses(CONTENT)["utter_danger_call_emergency"]
 
     assert variations[0]["text"].startswith("Call 999 now")
     by_region = {v["condition"][0]["value"]: v["text"] for v in variations[1:]}
@@ -117,23 +156,154 @@ def test_a_user_abroad_gets_their_countrys_numbers():
     assert by_region["au"].startswith("Call 000 now")
 
 
+def test_a_text_the_same_in_every_region_has_one_variation():
+    assert responses(CONTENT)["utter_greet"] == [{"text": CONTENT.render("greet", "uk")}]
+
+
+def test_the_replies_the_server_gives_itself_show_no_setting():
+    # bot/server.py renders them at start-up, without the response generator that fills settings in
+    for items in SERVER_REPLIES.values():
+        for key in items:
+            assert not runtime_settings_named(CONTENT.items[key].text), key
+
+
 def test_did_you_mean_suggestions_name_real_intents(domain):
     assert CONTENT.suggestions
     intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
     assert set(CONTENT.suggestions) <= intents
 
 
-def test_an_item_showing_the_schools_details_has_a_text_for_when_they_are_unset(tmp_path):
-    (tmp_path / "resources.yml").write_text((PROJECT_DIR / "content" / "resources.yml").read_text())
+def _content_with(directory: Path, item: dict) -> Path:
+    """A content folder with the real resources and one topic holding `item`."""
+    (directory / "resources.yml").write_text((PROJECT_DIR / "content" / "resources.yml").read_text())
     topic = {"audiences": ["school_staff"], "review_by": "2099-01-01",
              "sources": [{"title": "t", "url": "https://example.org", "checked": "2026-01-01"}],
-             "items": [{"key": "contact", "text": "Ask {dsl_contact}."}]}  # fmt: skip
-    (tmp_path / "school.yml").write_text(yaml.safe_dump(topic))
+             "items": [item]}  # fmt: skip
+    (directory / "school.yml").write_text(yaml.safe_dump(topic))
+    return directory
 
+
+def test_an_item_showing_the_schools_details_has_a_text_for_when_they_are_unset(tmp_path):
+    item = {"key": "contact", "text": "Ask {dsl_contact}."}
     with pytest.raises(ContentError, match="needs a when_unset text"):
-        load_content(tmp_path)
+        load_content(_content_with(tmp_path, item))
 
-    topic["items"][0]["when_unset"] = "Ask the school office."
-    (tmp_path / "school.yml").write_text(yaml.safe_dump(topic))
-    content = load_content(tmp_path)
+    content = load_content(_content_with(tmp_path, {**item, "when_unset": "Ask the school office."}))
     assert content.render("contact_when_unset", "uk") == "Ask the school office."
+
+
+def test_the_retention_period_is_always_set_and_needs_no_when_unset_text(tmp_path):
+    content = load_content(_content_with(tmp_path, {"key": "kept", "text": "We keep it {retention_days} days."}))
+
+    assert content.render("kept", "uk") == "We keep it {retention_days} days."
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"key": "typo", "text": "We keep it for {retention_day} days."},
+        {"key": "stray", "text": "Call {{emergency} now."},
+        {"key": "button", "text": "Hello.", "buttons": [{"title": "Ask {dsl_contact}", "payload": "/greet"}]},
+    ],
+    ids=["unknown setting", "stray brace", "setting in a button title"],
+)
+def test_a_brace_that_would_reach_the_user_is_refused(tmp_path, item):
+    with pytest.raises(ContentError, match=r"braces are for|a button title"):
+        load_content(_content_with(tmp_path, item))
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_every_sentence_starts_with_a_capital_letter_after_the_resources_are_filled_in(region):
+    # "{{adult_helpline}} can also advise you" must read "The NSPCC helpline ...", not "the ...".
+    starts_lower = re.compile(r"(?:^|[.!?]\s+)([a-z]\w*)")
+    found = [
+        (item.key, match.group(1))
+        for item in ITEMS
+        for text in item.texts()
+        for match in starts_lower.finditer(CONTENT.fill(text, region, item.key))
+    ]
+    assert not found
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_no_resource_repeats_the_words_around_it(region):
+    # "tell the police on {{police_non_emergency}}" read "tell the police on the police on 101".
+    repeated = re.compile(r"\b([a-z]+ [a-z]+) (?:on |at |to )?\1\b")
+    found = [
+        (item.key, match.group(0))
+        for item in ITEMS
+        for text in item.texts()
+        for match in repeated.finditer(CONTENT.fill(text, region, item.key))
+    ]
+    assert not found
+
+
+def _filled_sentences(region: str) -> list[tuple[str, str]]:
+    return [
+        (item.key, sentence)
+        for item in ITEMS
+        for text in item.texts()
+        for sentence in re.split(r"(?<=[.!?])\s+", CONTENT.fill(text, region, item.key))
+    ]
+
+
+def test_australian_imagery_goes_to_esafety_and_the_accce_is_never_called_anonymous():
+    # facts.md corrections: abuse material seen online goes to eSafety (anonymous allowed); the
+    # ACCCE takes grooming and sextortion reports and is not anonymous.
+    assert "eSafety" in CONTENT.render("imagery_report", "au") and "ACCCE" not in CONTENT.render("imagery_report", "au")
+    for region in REGIONS:
+        for key, sentence in _filled_sentences(region):
+            if re.search(r"ACCCE|CEOP", sentence):
+                assert not re.search(r"anonymous|give your name", sentence, re.I), (region, key, sentence)
+
+
+@pytest.mark.parametrize("region", ["us", "ca"])
+def test_an_imagery_report_is_called_anonymous_only_where_a_page_says_so(region):
+    for key, sentence in _filled_sentences(region):
+        if CONTENT.resources["imagery_report"].values[region] in sentence or "report it" in sentence.lower():
+            assert not re.search(r"anonymous", sentence, re.I), (key, sentence)
+    assert "name" not in CONTENT.resources["imagery_anonymous"].values[region]
+
+
+def test_no_advice_line_is_the_police_without_saying_so():
+    # facts.md: "Where no service is confirmed, say so rather than name the police as an advice line".
+    for resource in ("adult_helpline", "stop_it_now"):
+        for region, shown in CONTENT.resources[resource].values.items():
+            if re.search(r"police|Garda|Gardaí|ACCCE", shown) or (resource == "stop_it_now" and region == "ca"):
+                assert "I don't know of" in shown, (resource, region, shown)
+
+
+def test_stop_it_now_is_the_real_service_for_each_region():
+    shown = CONTENT.resources["stop_it_now"].values
+    assert "0808 1000 900" in shown["uk"]
+    assert "+44 1372 847 161" in shown["ie"]
+    assert "1.888.PREVENT" in shown["us"] and "stopitnow.org" in shown["us"]
+    assert "stopitnow.org.au" in shown["au"]
+
+
+def test_the_nspcc_helpline_shows_its_hours_and_its_any_time_email():
+    shown = CONTENT.resources["adult_helpline"].values["uk"]
+    assert "8am to 10pm" in shown and "9am to 6pm" in shown and "help@nspcc.org.uk at any time" in shown
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_nobody_is_told_to_keep_or_save_a_nude_image(region):
+    # Copying a nude of an under-18 is an offence: evidence is the messages, never the picture.
+    keep = re.compile(r"\b(keep|save|screenshot|copy)\b(?:\W+\w+){0,2}?\W+(image|picture|photo|nude|pic)s?\b", re.I)
+    refused = re.compile(r"\b(don't|do not|never|not)\b", re.I)
+    for key, sentence in _filled_sentences(region):
+        if keep.search(sentence):
+            assert refused.search(sentence), (key, sentence)
+
+
+def test_removal_is_never_promised():
+    promise = re.compile(r"\b(can|will) (get|have) (it|them|the image|images?) (taken down|removed)\b", re.I)
+    for key, sentence in _filled_sentences("uk"):
+        assert not promise.search(sentence), (key, sentence)
+        assert not re.search(r"often within an hour", sentence), (key, sentence)
+
+
+def test_warning_signs_name_a_much_older_boyfriend_or_girlfriend_and_abusers_of_any_age():
+    contacts = CONTENT.render("signs_contacts", "uk")
+    assert 'much older "boyfriend" or "girlfriend"' in contacts and 'older "friend"' not in contacts
+    assert "any age" in CONTENT.render("signs_pressure", "uk")

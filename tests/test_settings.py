@@ -16,6 +16,7 @@ def test_defaults_are_safe_for_a_fresh_machine():
     settings = load_settings({}, env_file=NO_FILE)
 
     assert settings.region == "uk"
+    assert (settings.nation, settings.lead) == ("england", "DSL")
     assert settings.database_is_sqlite and settings.database_url.endswith("var/talk_together.db")
     assert settings.host == "127.0.0.1"
     assert (settings.port, settings.actions_port) == (5005, 5055)
@@ -60,6 +61,7 @@ def test_api_needs_a_long_token():
     ("environ", "named"),
     [
         ({"TT_REGION": "mars"}, "TT_REGION"),
+        ({"TT_NATION": "cornwall"}, "TT_NATION"),
         ({"TT_PORT": "70000"}, "TT_PORT"),
         ({"TT_ACTIONS_PORT": "abc"}, "TT_ACTIONS_PORT"),
         ({"TT_PORT": "6000", "TT_ACTIONS_PORT": "6000"}, "TT_ACTIONS_PORT"),
