@@ -16,10 +16,10 @@ export PYTHONPATH := $(CURDIR)
 RASA := $(PY) -m rasa
 RESULTS := var/results
 
-.PHONY: help install lock build train run shell test lint types unit validate story-test e2e chromium eval bench soak audit clean
+.PHONY: help install lock build train run shell test lint types unit validate story-test e2e content-report chromium eval bench soak audit clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 install: $(INSTALLED) ## Create .venv from the lock file (fast when nothing changed)
 
@@ -46,7 +46,7 @@ run: install ## Run the assistant (REST and socket.io on port 5005); Ctrl-C stop
 shell: install ## Chat with the assistant in the terminal
 	$(PY) -m bot shell
 
-test: lint types unit validate train story-test e2e ## Run every check and test (what CI runs)
+test: lint types unit validate train story-test e2e content-report ## Run every check and test (what CI runs)
 
 lint: install ## ruff and yamllint
 	$(PY) -m ruff check bot actions tests bench
@@ -71,6 +71,9 @@ e2e: train chromium ## Start the real servers on free ports; talk to them over R
 
 chromium: ## Install Debian's Chromium for the browser tests (apt, needs root)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+content-report: build ## One HTML page of every message for a safeguarding lead (var/results/content-report.html)
+	$(PY) -m bot content report
 
 eval: train ## Cases from ../shared/eval against a running assistant
 	$(PY) -m bot eval --shared $(SHARED)

@@ -6,24 +6,25 @@ import argparse
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bot.content import ContentError, build_domain
 from bot.settings import PROJECT_DIR, Settings, SettingsError, load_settings
 
 
-def _build(settings: Settings) -> None:
+def _build() -> None:
     from bot.spacy_pipeline import build_pipeline
 
     build_pipeline()
-    build_domain(settings)
+    build_domain()
 
 
-def _train(settings: Settings) -> Path:
+def _train() -> Path:
     from bot.launcher import child_env
     from bot.training import train_if_needed
 
-    _build(settings)
+    _build()
     return train_if_needed(child_env())
 
 
@@ -52,12 +53,12 @@ def _purge(settings: Settings) -> int:
 
 
 def _run(settings: Settings, train: bool) -> int:
-    from bot.launcher import Servers
+    from bot.launcher import NotReady, Servers
     from bot.training import model_path
 
     _stop_on_signals()  # before the build and training too: a shell may start us with SIGINT ignored
     try:
-        model = _train(settings) if train else model_path()
+        model = _train() if train else model_path()
     except KeyboardInterrupt:
         return 130
     if not model.exists():
@@ -69,6 +70,7 @@ def _run(settings: Settings, train: bool) -> int:
     try:
         servers.start()
         servers.wait_until_ready()
+        servers.supervise()
         print(
             "\nTalk Together is running.\n"
             f"  Demo school page with the chat widget:  {servers.demo_url}\n"
@@ -77,7 +79,11 @@ def _run(settings: Settings, train: bool) -> int:
             "  Stop with Ctrl-C.\n",
             flush=True,
         )
-        return servers.wait() or 0
+        while True:  # until Ctrl-C or SIGTERM; meanwhile a crashed server is started again
+            time.sleep(3600)
+    except NotReady as error:
+        print(f"Cannot start: {error}.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
     finally:
@@ -85,14 +91,13 @@ def _run(settings: Settings, train: bool) -> int:
 
 
 def _shell(settings: Settings) -> int:
-    from bot.launcher import Servers, actions_command, child_env, write_runtime_config
+    from bot.launcher import actions_command, child_env, write_runtime_config
+    from bot.supervision import Supervisor
 
-    model = _train(settings)
-    servers = Servers(settings, model)
+    model = _train()
     env = child_env()
-    servers.processes["actions"] = subprocess.Popen(
-        actions_command(settings), cwd=PROJECT_DIR, env=env, start_new_session=True
-    )
+    action_server = Supervisor({"actions": actions_command(settings)}, env, cwd=PROJECT_DIR)
+    action_server.start()
     endpoints = write_runtime_config(settings)
     command = [sys.executable, "-m", "rasa", "shell", "--model", str(model), "--endpoints", str(endpoints)]
     try:
@@ -100,7 +105,7 @@ def _shell(settings: Settings) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        servers.stop()
+        action_server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     eval_parser.add_argument(
         "--cases-only", action="store_true", help="skip the NLU cross-validation and held-out test"
     )
+    eval_parser.add_argument("--only", nargs="+", default=(), help="only the case files whose name has these words")
+    content = commands.add_parser("content", help="review what the assistant says")
+    content_commands = content.add_subparsers(dest="content_command", required=True)
+    content_report = content_commands.add_parser(
+        "report", help="write one HTML page with every message, for a safeguarding lead"
+    )
+    content_report.add_argument("--out", type=Path, default=None, help="default var/results/content-report.html")
+    safety = commands.add_parser("safety-eval", help="danger recall and false emergencies, safety net on and off")
+    safety.add_argument("--shared", type=Path, default=PROJECT_DIR.parent / "shared")
+    safety.add_argument("--details", action="store_true", help="list every message the net misses or alarms on")
     args = parser.parse_args(argv)
 
     try:
@@ -126,14 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             from bot.content import load_content
 
-            load_content(settings=settings)
+            load_content()
             print(f"Settings and content are valid (region {settings.region}).")
             return 0
         if args.command == "build":
-            _build(settings)
+            _build()
             return 0
         if args.command == "train":
-            print(_train(settings))
+            print(_train())
             return 0
         if args.command == "run":
             return _run(settings, train=not args.no_train)
@@ -145,10 +160,20 @@ def main(argv: list[str] | None = None) -> int:
 
             print(model_path())
             return 0
+        if args.command == "content":
+            from bot.content_report import REPORT_FILE, write_report
+
+            print(write_report(settings, args.out or REPORT_FILE))
+            return 0
+        if args.command == "safety-eval":
+            from bot.safety_eval import measure, report
+            from bot.training import model_path
+
+            return 0 if report(measure(model_path(), args.shared), details=args.details) else 1
         if args.command == "eval":
             from bot.evaluate import evaluate
 
-            return evaluate(args.shared, cases_only=args.cases_only)
+            return evaluate(args.shared, cases_only=args.cases_only, only=tuple(args.only))
         return _shell(settings)
     except (SettingsError, ContentError) as error:
         print(f"Cannot start: {error}", file=sys.stderr)

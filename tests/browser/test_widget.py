@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -20,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image, ImageChops
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from bot.local_servers import free_port, local_environ, local_servers
 from bot.settings import PROJECT_DIR, VAR_DIR
@@ -30,14 +29,6 @@ pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = VAR_DIR / "results" / "browser"
 EXIT_URL = "https://www.bbc.co.uk/weather"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREEN_SIZES = ((1280, 800), (375, 740))  # a desktop, and a phone, where the panel fills the screen
 # widget.css: the panel's shadow is 0.75em (12 px) down, blurred by 2.5em, a Gaussian with sigma 20 px;
 # three sigmas beyond that it is no longer seen.
@@ -61,17 +52,6 @@ def servers(tmp_path_factory) -> Iterator:
     database = tmp_path_factory.mktemp("browser") / "tt.db"
     with local_servers(local_environ(f"sqlite:///{database}")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian's chromium is not installed: `make install` installs it")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
