@@ -24,10 +24,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 from bot.settings import PROJECT_DIR, REGIONS, VAR_DIR
+
+# Sites that are one service, whose front page is the service's own page (a source may cite them
+# as they are); any other source must be a page below an organisation's front page.
+SERVICE_SITES = frozenset(
+    {"talk.iwf.org.uk", "takeitdown.ncmec.org", "report.cybertip.org", "reportharmfulcontent.com",
+     "parents.snapchat.com", "familycenter.meta.com"}
+)  # fmt: skip
 
 CONTENT_DIR = PROJECT_DIR / "content"
 RESOURCES_FILE = CONTENT_DIR / "resources.yml"
@@ -37,8 +45,11 @@ AUDIENCES = ("parent", "carer", "school_staff", "child", "concerned_adult")
 # about their own thoughts (who says so about themselves).
 AUDIENCE_SLOT_VALUES = (*AUDIENCES, "self_concern")
 # Which guidance was given last, as the `topic` slot holds it: follow-ups are answered for it.
-TOPICS = ("danger", "imagery", "shared_image", "sextortion", "signs", "talk", "disclosure", "child", "school",
-          "adult_concern", "own_thoughts", "seeking", "triage")  # fmt: skip
+TOPICS = ("danger", "imagery", "shared_image", "ai_images", "harmful_content", "sextortion", "signs", "talk",
+          "disclosure", "child", "school", "adult_concern", "own_thoughts", "seeking", "triage")  # fmt: skip
+# The apps and games facts.md has a row for ("Apps and games"): app questions are answered for them.
+APPS = ("roblox", "fortnite", "minecraft", "discord", "snapchat", "tiktok", "instagram", "whatsapp",
+        "youtube", "xbox", "playstation", "nintendo", "twitch", "omegle")  # fmt: skip
 AGE_BANDS = ("under_7", "7_to_10", "11_to_13", "14_to_17")
 AGE_SLOT_VALUES = (*AGE_BANDS, "unknown")  # "I'd rather not say" gets the text for any age
 MAX_MESSAGE_LENGTH = 2000  # characters; longer messages get a polite reply, not an error
@@ -62,11 +73,12 @@ AGE_SLOT = "age_band"
 # only decides between otherwise equal variations.
 VARIANT_SLOTS = {
     "topic": TOPICS,
+    "app": APPS,
     "audience": AUDIENCE_SLOT_VALUES,
     AGE_SLOT: AGE_SLOT_VALUES,
     "concern": ("self_harm",),
 }
-_WEIGHTS = {"concern": 16, "audience": 4, "topic": 2, AGE_SLOT: 1}
+_WEIGHTS = {"concern": 16, "app": 5, "audience": 4, "topic": 2, AGE_SLOT: 1}
 _TOPICS_FOR_EVERYONE = {"danger", "imagery"}
 
 
@@ -201,10 +213,24 @@ def _date(raw: Any, where: str) -> dt.date:
         raise ContentError(f"{where}: {raw!r} is not a date (YYYY-MM-DD)") from error
 
 
+def _source(raw: Mapping[str, Any], where: str) -> Source:
+    url = str(raw["url"])
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise ContentError(f"{where}: {url} is not an https address")
+    if parts.path.strip("/") == "" and parts.hostname not in SERVICE_SITES:
+        # A reviewer cannot check advice against an organisation's front page: cite the page itself.
+        raise ContentError(f"{where}: {url} is a front page; cite the page that supports the advice")
+    checked = _date(raw["checked"], where)
+    if checked > dt.date.today():
+        raise ContentError(f"{where}: {url} was checked on {checked}, a date still to come")
+    return Source(title=str(raw["title"]), url=url, checked=checked)
+
+
 def _sources(raw: Any, where: str) -> tuple[Source, ...]:
     if not raw:
         raise ContentError(f"{where}: every item needs sources")
-    return tuple(Source(title=str(s["title"]), url=str(s["url"]), checked=_date(s["checked"], where)) for s in raw)
+    return tuple(_source(s, where) for s in raw)
 
 
 def _listed(raw: Any, allowed: tuple[str, ...], where: str, what: str) -> tuple[str, ...]:

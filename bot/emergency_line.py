@@ -1,10 +1,16 @@
-"""The emergency line as the second message of a turn whose danger guess the safety net lowered.
+"""The emergency line as the second message of a turn that must not end without it.
 
-When the NLU's safety net lowers an unsure danger guess, the user's parse data carries
-`"safety_net": {"reason": "lowered", ...}` (bot/nlu/safety_net.py). The answer stays the
-normal one, but the emergency line, the content item `emergency_reminder` for the
-conversation's region, must follow it as the turn's second message, exactly once, even when
-the answer is a single message:
+Two kinds of turn need it:
+
+- the safety net lowered an unsure danger guess: the user's parse data carries
+  `"safety_net": {"reason": "lowered", ...}` (bot/nlu/safety_net.py);
+- self-harm or suicide was mentioned earlier in the conversation (the `concern` slot): every
+  later turn, whatever it is about ("she asked me not to tell"), keeps 999 and the crisis lines
+  in view. The turn that mentions it is answered by the danger reply, which has them already.
+
+The answer stays the normal one, but the emergency line, the content item `emergency_reminder`
+for the conversation's region (its self-harm variant names the crisis lines), must follow it as
+the turn's second message, exactly once, even when the answer is a single message:
 
 - The response generator (bot/nlg.py) gives the turn's first response an extra key,
   `emergency_line_next` (`EMERGENCY_LINE_KEY`), holding the line as a message
@@ -31,12 +37,20 @@ from bot.nlu.safety_net import SAFETY_NET_KEY, Reason
 
 EMERGENCY_LINE_KEY = "emergency_line_next"
 EMERGENCY_LINE_RESPONSE = "utter_emergency_reminder"
+CONCERN_SLOT, SELF_HARM = "concern", "self_harm"
+# The danger reply's first message: with a self-harm concern, its next one names the crisis lines.
+DANGER_REPLY_START = "utter_danger_call_emergency"
 
 
 def danger_guess_lowered(tracker: DialogueStateTracker) -> bool:
     """Whether the safety net lowered an unsure danger guess for the latest user message."""
     verdict = tracker.latest_message.parse_data.get(SAFETY_NET_KEY) if tracker.latest_message else None
     return isinstance(verdict, dict) and verdict.get("reason") == Reason.LOWERED
+
+
+def self_harm_mentioned(tracker: DialogueStateTracker) -> bool:
+    """Whether self-harm or suicide was mentioned in this conversation, by anyone, at any point."""
+    return tracker.get_slot(CONCERN_SLOT) == SELF_HARM
 
 
 def first_response_of_turn(tracker: DialogueStateTracker) -> bool:
@@ -51,11 +65,11 @@ def first_response_of_turn(tracker: DialogueStateTracker) -> bool:
 
 def needs_emergency_line(utter_action: str, tracker: DialogueStateTracker) -> bool:
     """Whether `utter_action`'s message is the one the emergency line must follow."""
-    return (
-        utter_action != EMERGENCY_LINE_RESPONSE  # the line itself, first: sending it again would repeat it
-        and danger_guess_lowered(tracker)
-        and first_response_of_turn(tracker)
-    )
+    if utter_action == EMERGENCY_LINE_RESPONSE or not first_response_of_turn(tracker):
+        return False  # the line itself, first: sending it again would repeat it
+    if danger_guess_lowered(tracker):
+        return True
+    return self_harm_mentioned(tracker) and utter_action != DANGER_REPLY_START
 
 
 class EmergencyLineOutput(OutputChannel):

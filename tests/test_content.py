@@ -58,6 +58,31 @@ def _used_responses() -> set[str]:
     return used
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://www.nspcc.org.uk/", "is a front page"),
+        ("https://www.iwf.org.uk", "is a front page"),
+        ("http://www.nspcc.org.uk/keeping-children-safe/", "is not an https address"),
+    ],
+)
+def test_a_source_a_reviewer_cannot_check_against_the_advice_is_refused(tmp_path, url, problem):
+    folder = _content_with(tmp_path, {"key": "tell", "text": "Tell the lead today."})
+    topic = yaml.safe_load((folder / "school.yml").read_text())
+    topic["sources"] = [{"title": "t", "url": url, "checked": "2026-01-01"}]
+    (folder / "school.yml").write_text(yaml.safe_dump(topic))
+    with pytest.raises(ContentError, match=problem):
+        load_content(folder)
+
+
+def test_a_service_site_counts_as_its_own_page(tmp_path):
+    folder = _content_with(tmp_path, {"key": "tell", "text": "Tell the lead today."})
+    topic = yaml.safe_load((folder / "school.yml").read_text())
+    topic["sources"] = [{"title": "Take It Down", "url": "https://takeitdown.ncmec.org/", "checked": "2026-01-01"}]
+    (folder / "school.yml").write_text(yaml.safe_dump(topic))
+    assert load_content(folder).items["tell"].sources[0].url == "https://takeitdown.ncmec.org/"
+
+
 @pytest.mark.parametrize("item", ITEMS, ids=lambda item: item.key)
 def test_item_has_sources_and_an_unexpired_review_date(item):
     assert item.sources, "every item cites where its facts come from"
@@ -177,7 +202,7 @@ def _content_with(directory: Path, item: dict) -> Path:
     """A content folder with the real resources and one topic holding `item`."""
     (directory / "resources.yml").write_text((PROJECT_DIR / "content" / "resources.yml").read_text())
     topic = {"audiences": ["school_staff"], "review_by": "2099-01-01",
-             "sources": [{"title": "t", "url": "https://example.org", "checked": "2026-01-01"}],
+             "sources": [{"title": "t", "url": "https://example.org/guidance", "checked": "2026-01-01"}],
              "items": [item]}  # fmt: skip
     (directory / "school.yml").write_text(yaml.safe_dump(topic))
     return directory
@@ -212,16 +237,16 @@ def test_a_brace_that_would_reach_the_user_is_refused(tmp_path, item):
         load_content(_content_with(tmp_path, item))
 
 
+def _filled(region: str) -> list[tuple[str, str]]:
+    """Every text of every item as it reads in `region`, with its item's key."""
+    return [(item.key, CONTENT.fill(text, region, item.key)) for item in ITEMS for text in item.texts()]
+
+
 @pytest.mark.parametrize("region", REGIONS)
 def test_every_sentence_starts_with_a_capital_letter_after_the_resources_are_filled_in(region):
     # "{{adult_helpline}} can also advise you" must read "The NSPCC helpline ...", not "the ...".
     starts_lower = re.compile(r"(?:^|[.!?]\s+)([a-z]\w*)")
-    found = [
-        (item.key, match.group(1))
-        for item in ITEMS
-        for text in item.texts()
-        for match in starts_lower.finditer(CONTENT.fill(text, region, item.key))
-    ]
+    found = [(key, match.group(1)) for key, text in _filled(region) for match in starts_lower.finditer(text)]
     assert not found
 
 
@@ -229,12 +254,7 @@ def test_every_sentence_starts_with_a_capital_letter_after_the_resources_are_fil
 def test_no_resource_repeats_the_words_around_it(region):
     # "tell the police on {{police_non_emergency}}" read "tell the police on the police on 101".
     repeated = re.compile(r"\b([a-z]+ [a-z]+) (?:on |at |to )?\1\b")
-    found = [
-        (item.key, match.group(0))
-        for item in ITEMS
-        for text in item.texts()
-        for match in repeated.finditer(CONTENT.fill(text, region, item.key))
-    ]
+    found = [(key, match.group(0)) for key, text in _filled(region) for match in repeated.finditer(text)]
     assert not found
 
 

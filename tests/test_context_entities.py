@@ -94,6 +94,8 @@ def test_component_adds_entities_to_the_message():
         ("im worried about my neighbours boy", "concerned_adult"),
         # a role outranks what the words suggest
         ("teacher here, my son's friend told me someone has a pic of her", "school_staff"),
+        ("pupil in yr 8 says a pic of her is going round", "school_staff"),
+        ("our year 11 group chat has a video of a girl in it", "school_staff"),
         ("im 14, my mum will kill me if she finds out", "child"),
     ],
 )
@@ -112,3 +114,31 @@ def test_who_is_talking(text, audience):
 )
 def test_nobody_is_named_where_nothing_says_who_is_talking(text):
     assert "audience" not in found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "app"),
+    [
+        ("is roblox safe for my 8 year old", "roblox"),
+        ("what age is whatsapp for", "whatsapp"),
+        ("should i ban snap", "snapchat"),
+        ("he met her on insta", "instagram"),
+        ("my son plays on his ps5 every night", "playstation"),
+        ("can strangers talk to kids on the nintendo switch console", "nintendo"),
+        ("is discrod ok for a 12 year old", "discord"),
+        ("first on tik tok then on roblox", "tiktok"),  # the first app named
+    ],
+)
+def test_the_app_named(text, app):
+    assert found(text).get("app") == app
+
+
+def test_no_app_in_a_message_that_names_none():
+    assert "app" not in found("please switch off the light, she is 12")
+
+
+def test_every_app_content_names_has_a_pattern():
+    from bot.content import APPS
+    from bot.nlu.context_entities import _APP_PATTERNS
+
+    assert {app for _, app in _APP_PATTERNS} == set(APPS)

@@ -163,3 +163,49 @@ async def test_the_conversation_store_records_the_line_with_the_first_message(ra
 
     [answer] = [e for e in chat.tracker.events if isinstance(e, BotUttered)]
     assert answer.metadata["emergency_line_next"]["text"] == LINE
+
+
+SELF_HARM_LINE = "If anyone's life is at risk right now, call 999. You can also call Samaritans on 116 123"
+
+
+@CHANNELS
+async def test_after_self_harm_is_mentioned_every_later_turn_keeps_999_and_the_crisis_lines(rasa_domain, send):
+    chat = Conversation(rasa_domain)
+    chat.tracker.update(SlotSet("concern", "self_harm"))  # as the safety net's `concern` entity sets it
+
+    reply = await send(chat.turn("ask_about_secrecy", ["utter_followup_secrecy"], None))
+
+    texts = [m["text"] for m in reply]
+    assert len(texts) == 2 and texts[1].startswith(SELF_HARM_LINE)
+    assert texts[0] == rasa_domain.responses["utter_followup_secrecy"][0]["text"] or "secret" in texts[0]
+
+
+async def test_a_young_person_who_mentioned_self_harm_gets_their_own_line(rasa_domain):
+    chat = Conversation(rasa_domain)
+    chat.tracker.update(SlotSet("concern", "self_harm"))
+    chat.tracker.update(SlotSet("audience", "child"))
+
+    reply = await over_rest(chat.turn("say_thanks", ["utter_thanks"], None))
+
+    assert reply[-1]["text"].startswith("If you feel like hurting yourself, call 999 now")
+    assert "Childline" in reply[-1]["text"]
+
+
+async def test_the_danger_reply_already_names_the_crisis_lines_so_it_gets_no_line(rasa_domain):
+    chat = Conversation(rasa_domain)
+    chat.tracker.update(SlotSet("concern", "self_harm"))
+    danger = ["utter_danger_call_emergency", "utter_danger_while_waiting", "utter_danger_not_to_blame"]
+
+    reply = await over_rest(chat.turn("report_danger", danger, None))
+
+    texts = [m["text"] for m in reply]
+    assert len(texts) == len(danger)
+    assert "Samaritans on 116 123" in texts[1]
+
+
+async def test_without_self_harm_mentioned_a_calm_turn_gets_no_line(rasa_domain):
+    chat = Conversation(rasa_domain)
+
+    reply = await over_rest(chat.turn("ask_about_secrecy", ["utter_followup_secrecy"], None))
+
+    assert len(reply) == 1

@@ -71,6 +71,24 @@ _REGION_PATTERNS = [
     (re.compile(r"\b(?:australia|australian|aussie)\b"), "au"),
 ]
 
+# The first app or game named sets `app` (its values: bot/content.py's APPS), so "is it safe" and "who can
+# message him on it" are answered for it.
+_APP_PATTERNS = [
+    (re.compile(r"\broblox\b"), "roblox"),
+    (re.compile(r"\bfortnite\b|\bepic games\b"), "fortnite"),
+    (re.compile(r"\bminecraft\b"), "minecraft"),
+    (re.compile(r"\bdisc(?:or|ro)d\b"), "discord"),
+    (re.compile(r"\bsnap(?:chat)?\b|\bsnap ?map\b"), "snapchat"),
+    (re.compile(r"\btik ?tok\b"), "tiktok"),
+    (re.compile(r"\binsta(?:gram)?\b|\bfacebook\b|\bmessenger\b|\bthreads\b"), "instagram"),
+    (re.compile(r"\bwhats ?app\b"), "whatsapp"),
+    (re.compile(r"\byou ?tube\b"), "youtube"),
+    (re.compile(r"\bxbox\b"), "xbox"),
+    (re.compile(r"\bplay ?station\b|\bps[45]\b|\bpsn\b"), "playstation"),
+    (re.compile(r"\bnintendo\b|\bswitch 2\b|\bswitch (?:console|games?)\b"), "nintendo"),
+    (re.compile(r"\btwitch\b"), "twitch"),
+    (re.compile(r"\bomegle\b"), "omegle"),
+]
 
 # Who is talking, most telling first: a role someone gives themselves outranks what their words
 # suggest ("teacher here, my son's friend..." is staff; "im 14, my mum will kill me" a young person).
@@ -103,6 +121,7 @@ _AUDIENCE_PATTERNS = [
         r"|run (?:the|an|a) after ?school club)\b"
         r"|\b(?:a|one of my|my|one of our) (?:pupils?|students?) (?:told|said|has|is|came|showed|disclosed|asked)\b"
         r"|\b(?:one of my|my|our) (?:pupils|students)\b|\bin my (?:class|form|tutor group)\b|\bteacher btw\b"
+        r"|^(?:a )?(?:pupil|student) (?:in|from) (?:year|yr) ?\d{1,2}\b|\bour (?:year|yr) ?\d{1,2}s?\b"
         r"|\b(?:we have|we've got|weve got|our) (?:a )?new (?:ta|teacher|teaching assistant|member of staff"
         r"|staff member|staff|nqt|ect|colleague)s?\b")),
     ("carer", re.compile(
@@ -196,11 +215,17 @@ def _audience(text: str) -> Iterator[dict[str, Any]]:
             return
 
 
+def _apps(text: str) -> Iterator[dict[str, Any]]:
+    for pattern, app in _APP_PATTERNS:
+        for match in pattern.finditer(text):
+            yield _entity("app", app, match)
+
+
 def find_entities(text: str) -> list[dict[str, Any]]:
-    """The first age band and the first region named in `text`, and who is talking."""
+    """The first age band, region and app named in `text`, and who is talking."""
     lowered = text.lower()
     found = []
-    for entities in (_ages(lowered), _regions(lowered)):
+    for entities in (_ages(lowered), _regions(lowered), _apps(lowered)):
         first = min(entities, key=lambda entity: entity["start"], default=None)
         if first:
             found.append(first)
@@ -209,7 +234,7 @@ def find_entities(text: str) -> list[dict[str, Any]]:
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class ContextEntityExtractor(RuleComponent, EntityExtractorMixin):
-    """Adds the `age_band`, `region` and `audience` entities found by `find_entities`."""
+    """Adds the `age_band`, `region`, `app` and `audience` entities found by `find_entities`."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
