@@ -210,3 +210,30 @@ def test_the_pipeline_is_rebuilt_when_the_table_changes(tmp_path: Path, monkeypa
 
     doc = spacy.load(target)("he is outside this very minute")
     assert ("now", "this very minute") in [(s.label_, s.text) for s in doc.spans["safety"]]
+
+
+def _concerns(message: Message) -> list[str]:
+    return [e["value"] for e in message.get("entities", []) if e["entity"] == "concern"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she's talking about suicide since the pictures got out",
+        "he says his family would be better off without him",
+        "i found cuts on her arms",
+    ],
+)
+def test_self_harm_mentioned_is_noted_for_the_rest_of_the_conversation(nlu, text):
+    assert _concerns(nlu(Case(text, {"report_worry": 0.7}))) == ["self_harm"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my daughter keeps getting shown self harm videos on her feed",
+        "what if she ever talks about suicide, what do i say",
+    ],
+)
+def test_self_harm_content_seen_or_a_what_if_is_not_noted(nlu, text):
+    assert _concerns(nlu(Case(text, {"report_harmful_content": 0.7}))) == []

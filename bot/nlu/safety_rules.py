@@ -120,13 +120,19 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Note:
+    concern: str
+    unless: frozenset[str] = frozenset()  # signals that mean the message is about something else
+
+
+@dataclass(frozen=True)
 class Table:
     signals: Mapping[str, tuple[Any, ...]]  # name -> spaCy patterns, lists expanded
     rules: tuple[Rule, ...]
     unsure_below: float
     runner_up_from: float
     near_words: int
-    notes: Mapping[str, str]  # signal -> the `concern` entity it is noted as
+    notes: Mapping[str, Note]  # signal -> the `concern` entity it is noted as, and what stops that
     digest: str  # of the file: the spaCy pipeline is rebuilt when it changes
 
     def span_patterns(self, tokenizer: Callable[[str], Doc]) -> list[dict[str, Any]]:
@@ -141,7 +147,7 @@ class Table:
     def concerns(self, doc: Doc) -> set[str]:
         """What the message says that later replies should know of: `notes` in the file."""
         labels = {span.label_ for span in doc.spans.get(SPANS_KEY, ())}
-        return {concern for signal, concern in self.notes.items() if signal in labels}
+        return {note.concern for signal, note in self.notes.items() if signal in labels and not note.unless & labels}
 
     def decide(self, doc: Doc, guess: Guess) -> Rule | None:
         """The first rule that holds for `doc` and the classifier's `guess`, or None."""
@@ -249,6 +255,13 @@ def _rule(raw: dict[str, Any], signals: set[str]) -> Rule:
     return rule
 
 
+def _note(raw: Any) -> Note:
+    """`signal: concern`, or `signal: {note: concern, unless: [signals]}`."""
+    if isinstance(raw, dict):
+        return Note(str(raw["note"]), _names(raw.get("unless")))
+    return Note(str(raw))
+
+
 def parse_table(text: str) -> Table:
     raw = yaml.safe_load(text)
     lists = {str(k): [str(w) for w in v] for k, v in (raw.get("lists") or {}).items()}
@@ -262,7 +275,8 @@ def parse_table(text: str) -> Table:
     ids = [r.id for r in rules]
     if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
         raise TableError(f"rule ids used twice: {duplicates}")
-    if unknown_notes := sorted(set(raw.get("notes") or {}) - set(signals)):
+    notes = {str(k): _note(v) for k, v in (raw.get("notes") or {}).items()}
+    if unknown_notes := sorted({*notes, *(s for n in notes.values() for s in n.unless)} - set(signals)):
         raise TableError(f"notes name unknown signals: {unknown_notes}")
     used = {name for r in rules for name in {*r.needs} | r.needs_any | r.blocked_by | r.except_with | r.never_with}
     if unused := sorted(set(signals) - used):
@@ -273,7 +287,7 @@ def parse_table(text: str) -> Table:
         unsure_below=float(raw["unsure_below"]),
         runner_up_from=float(raw["runner_up_from"]),
         near_words=int(raw["near_words"]),
-        notes={str(k): str(v) for k, v in (raw.get("notes") or {}).items()},
+        notes=notes,
         digest=hashlib.sha256(text.encode()).hexdigest()[:16],
     )
 
