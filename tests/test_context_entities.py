@@ -97,6 +97,7 @@ def test_component_adds_entities_to_the_message():
         ("pupil in yr 8 says a pic of her is going round", "school_staff"),
         ("our year 11 group chat has a video of a girl in it", "school_staff"),
         ("im 14, my mum will kill me if she finds out", "child"),
+        ("my ex posted my nudes on a fake account", "child"),
     ],
 )
 def test_who_is_talking(text, audience):

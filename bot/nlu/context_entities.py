@@ -131,7 +131,9 @@ _AUDIENCE_PATTERNS = [
     ("child", re.compile(
         rf"\b{_WHO}(?:8|9|1[0-7]|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b"
         r"(?!\s*(?:%|pounds|quid|times|hours?|mins?|minutes?|weeks?|months?|year olds?|yr olds?|yo\b))"
-        rf"|\b{_WHO}in (?:year|yr) ?\d{{1,2}}\b|\b{_WHO}(?:girl|boy)\b(?! ?friend)")),
+        rf"|\b{_WHO}in (?:year|yr) ?\d{{1,2}}\b|\b{_WHO}(?:girl|boy)\b(?! ?friend)"
+        # pictures of themselves: "my nudes", "my pics got leaked" (a parent says "my son's")
+        r"|\bmy (?:nudes|nude pics?|naked pics?|nude photos?|private pics)\b")),
     ("parent", re.compile(
         rf"\b(?:my|our) (?:son|daughter|child|kid|kids|children|boy|girl|lad|teen|teenager|stepson|stepdaughter"
         r"|sons|daughters|little one|\d{1,2} ?(?:year old|yr old|yo))\b"
