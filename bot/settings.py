@@ -6,6 +6,7 @@ line that names the setting and what it allows, raised as `SettingsError`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -58,6 +59,10 @@ class Settings:
     log_level: str
     retention_days: int
     rate_limit_per_minute: int
+    schools_file: Path | None = None  # the school registry (bot/schools.py); None: one school, from the settings above
+    redis_url: str | None = None  # shared locks and rate limits for several servers; None: kept in this process
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For names the client
+    database_pool_size: int = 5  # connections each process keeps open to the database
 
     @property
     def safeguarding_lead(self) -> str:
@@ -143,6 +148,40 @@ def _origins(env: Mapping[str, str], widget_port: int) -> tuple[str, ...]:
     return origins
 
 
+def _schools_file(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("TT_SCHOOLS_FILE", "").strip()
+    if not raw:
+        return None
+    path = Path(raw) if Path(raw).is_absolute() else PROJECT_DIR / raw
+    if not path.is_file():
+        raise SettingsError(
+            f"TT_SCHOOLS_FILE={raw!r} is not allowed: no such file (see schools.example.yml)."
+        )
+    return path
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("TT_REDIS_URL", "").strip()
+    if raw and not re.match(r"^rediss?://[^/\s]+(/\d+)?$", raw):
+        raise SettingsError(
+            f"TT_REDIS_URL={raw!r} is not allowed: use redis://HOST:PORT/DB, e.g. redis://127.0.0.1:6379/0."
+        )
+    return raw or None
+
+
+def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    addresses = tuple(a.strip() for a in raw.split(",") if a.strip())
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError as error:
+            raise SettingsError(
+                f"{name} has {address!r}, which is not allowed: list IP addresses like 127.0.0.1, separated by commas."
+            ) from error
+    return addresses
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = PROJECT_DIR / ".env") -> Settings:
     """Read settings from `env_file` overlaid by `environ` (default: the process environment)."""
     file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
@@ -190,4 +229,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = PRO
         log_level=_choice(env, "TT_LOG_LEVEL", "INFO", LOG_LEVELS),
         retention_days=_whole_number(env, "TT_RETENTION_DAYS", 30, 1, 3650),
         rate_limit_per_minute=_whole_number(env, "TT_RATE_LIMIT_PER_MINUTE", 30, 1, 100_000),
+        schools_file=_schools_file(env),
+        redis_url=_redis_url(env),
+        trusted_proxies=_addresses(env, "TT_TRUSTED_PROXIES"),
+        database_pool_size=_whole_number(env, "TT_DATABASE_POOL_SIZE", 5, 1, 100),
     )
