@@ -142,6 +142,9 @@ class Item:
     sources: tuple[Source, ...]
     review_by: dt.date
     not_to_blame: bool = False
+    # It opens a reply that names the crisis lines itself (danger, self-harm): the crisis-lines
+    # line that follows a turn's first message after self-harm was mentioned would repeat them.
+    crisis_reply: bool = False
     variants: tuple[Variant, ...] = ()  # for a topic, an audience, an age: see VARIANT_SLOTS
 
     @property
@@ -311,6 +314,7 @@ def _load_topic(path: Path, content: Content) -> None:
             sources=_sources(spec.get("sources", raw.get("sources")), where),
             review_by=_date(spec.get("review_by", raw.get("review_by")), where),
             not_to_blame=bool(spec.get("not_to_blame", False)),
+            crisis_reply=bool(spec.get("crisis_reply", False)),
             variants=_variants(spec.get("variants"), buttons, where),
         )
         content.items[key] = item

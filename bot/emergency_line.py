@@ -6,7 +6,8 @@ Two kinds of turn need it:
   `"safety_net": {"reason": "lowered", ...}` (bot/nlu/safety_net.py);
 - self-harm or suicide was mentioned earlier in the conversation (the `concern` slot): every
   later turn, whatever it is about ("she asked me not to tell"), keeps 999 and the crisis lines
-  in view. The turn that mentions it is answered by the danger reply, which has them already.
+  in view. A reply that names the crisis lines itself (an item marked `crisis_reply` opens it:
+  the danger reply, the self-harm reply) is not followed by the line.
 
 The answer stays the normal one, but the emergency line, the content item `emergency_reminder`
 for the conversation's region (its self-harm variant names the crisis lines), must follow it as
@@ -27,19 +28,25 @@ is the turn's first, the line does not follow it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.content import load_content
 from bot.nlu.safety_net import SAFETY_NET_KEY, Reason
 
 EMERGENCY_LINE_KEY = "emergency_line_next"
 EMERGENCY_LINE_RESPONSE = "utter_emergency_reminder"
 CONCERN_SLOT, SELF_HARM = "concern", "self_harm"
-# The danger reply's first message: with a self-harm concern, its next one names the crisis lines.
-DANGER_REPLY_START = "utter_danger_call_emergency"
+
+
+@functools.cache
+def crisis_replies() -> frozenset[str]:
+    """Responses that open a reply naming the crisis lines itself (`crisis_reply` in content/)."""
+    return frozenset(item.response_name for item in load_content().items.values() if item.crisis_reply)
 
 
 def danger_guess_lowered(tracker: DialogueStateTracker) -> bool:
@@ -69,7 +76,7 @@ def needs_emergency_line(utter_action: str, tracker: DialogueStateTracker) -> bo
         return False  # the line itself, first: sending it again would repeat it
     if danger_guess_lowered(tracker):
         return True
-    return self_harm_mentioned(tracker) and utter_action != DANGER_REPLY_START
+    return self_harm_mentioned(tracker) and utter_action not in crisis_replies()
 
 
 class EmergencyLineOutput(OutputChannel):

@@ -228,12 +228,20 @@ def test_self_harm_mentioned_is_noted_for_the_rest_of_the_conversation(nlu, text
     assert _concerns(nlu(Case(text, {"report_worry": 0.7}))) == ["self_harm"]
 
 
+def test_self_harm_content_seen_on_a_feed_is_not_noted(nlu):
+    text = "my daughter keeps getting shown self harm videos on her feed"
+    assert _concerns(nlu(Case(text, {"report_harmful_content": 0.7, "mention_self_harm": 0.3}))) == []
+
+
 @pytest.mark.parametrize(
     "text",
-    [
-        "my daughter keeps getting shown self harm videos on her feed",
-        "what if she ever talks about suicide, what do i say",
-    ],
+    ["what if she ever talks about suicide, what do i say", "she self-harmed two years ago, is she at more risk"],
 )
-def test_self_harm_content_seen_or_a_what_if_is_not_noted(nlu, text):
-    assert _concerns(nlu(Case(text, {"report_harmful_content": 0.7}))) == []
+def test_a_what_if_or_a_past_mention_is_noted_so_the_crisis_lines_follow(nlu, text):
+    assert _concerns(nlu(Case(text, {"ask_what_to_say": 0.7}))) == ["self_harm"]
+
+
+def test_the_classifiers_runner_up_guess_of_self_harm_is_noted(nlu):
+    text = "the pic went round my whole year and honestly i just want to vanish"
+    assert _concerns(nlu(Case(text, {"report_shared_image": 0.5, "mention_self_harm": 0.35}))) == ["self_harm"]
+    assert _concerns(nlu(Case(text, {"report_shared_image": 0.8, "mention_self_harm": 0.1}))) == []

@@ -17,8 +17,9 @@ FallbackClassifier and applies the first rule that holds:
   to someone who says so about themselves: a guess of it is lowered too when the message says
   the speaker is a parent, staff, a young person or another worried adult.
 
-A self-harm signal is noted as the entity `concern` whatever the route, so later danger
-replies give the crisis lines too. What happened is kept in the parse data under
+A self-harm signal, or the classifier's guess that self-harm is mentioned (even as a runner-up),
+is noted as the entity `concern` whatever the route, so every later reply gives the crisis lines
+too. What happened is kept in the parse data under
 `safety_net`: the rule id, the `Reason` and the classifier's own best guess, so the tracker
 shows why a message took its route.
 """
@@ -76,7 +77,7 @@ class SafetyNet(RuleComponent):
             rule = self.table.decide(doc, guess)
             if rule is not None:
                 _apply(message, rule, ranking, guess)
-            for concern in sorted(self.table.concerns(doc)):
+            for concern in sorted(self.table.concerns(doc, guess)):
                 entity = {"entity": CONCERN_ENTITY, "value": concern, "extractor": type(self).__name__}
                 message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
         return messages

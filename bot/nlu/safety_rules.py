@@ -27,6 +27,7 @@ FALLBACK = "nlu_fallback"
 # The replies meant only for someone who says so about themselves: seeking, or their own thoughts.
 SELF_CONCERN_INTENTS = frozenset({"request_abuse_material", "report_own_thoughts"})
 SELF_CONCERN_SPEAKER = "self_concern"
+SELF_HARM_INTENT = "mention_self_harm"
 _LIST_REFERENCE = re.compile(r"^\$([a-z_]+)$")
 _CLAUSE_STARTS = {"and", "but", "so", "then", ",", ".", ";", "!", "?"}
 
@@ -58,6 +59,7 @@ class ClassifierSignal(StrEnum):
     UNSURE = "classifier_unsure"
     RUNNER_UP = "danger_runner_up"
     SELF_CONCERN = "classifier_self_concern"  # the guess is the reply for seekers or own thoughts
+    SELF_HARM = "classifier_self_harm"  # the guess is that self-harm or suicide is mentioned
     FELL_BACK = "classifier_fell_back"  # the fallback classifier found the guess too unsure
     OTHER_SPEAKER = "speaks_as_another"  # the message says who is talking: a parent, staff, a young person...
 
@@ -75,6 +77,7 @@ class Guess:
     danger: float = 0.0
     speaker: str | None = None  # who the message says is talking (the `audience` entity), if anyone
     fell_back: bool = False  # the fallback classifier found the classifier too unsure
+    shares: Mapping[str, float] = field(default_factory=dict)  # every intent's confidence
 
     @classmethod
     def from_ranking(
@@ -87,7 +90,14 @@ class Guess:
         if not ranked:
             return cls(speaker=speaker, fell_back=fell_back)
         danger = max((c for n, c in ranked if n == DANGER), default=0.0)
-        return cls(intent=ranked[0][0], confidence=ranked[0][1], danger=danger, speaker=speaker, fell_back=fell_back)
+        return cls(
+            intent=ranked[0][0],
+            confidence=ranked[0][1],
+            danger=danger,
+            speaker=speaker,
+            fell_back=fell_back,
+            shares=dict(ranked),
+        )
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,8 @@ class Table:
     runner_up_from: float
     near_words: int
     notes: Mapping[str, Note]  # signal -> the `concern` entity it is noted as, and what stops that
+    # intent -> the same, when the classifier gives the intent at least `runner_up_from`
+    classifier_notes: Mapping[str, Note]
     digest: str  # of the file: the spaCy pipeline is rebuilt when it changes
 
     def span_patterns(self, tokenizer: Callable[[str], Doc]) -> list[dict[str, Any]]:
@@ -144,10 +156,18 @@ class Table:
             for p in patterns
         ]
 
-    def concerns(self, doc: Doc) -> set[str]:
-        """What the message says that later replies should know of: `notes` in the file."""
+    def concerns(self, doc: Doc, guess: Guess) -> set[str]:
+        """What the message says that later replies should know of: `notes` and `classifier_notes`
+        in the file. The classifier's share counts even as a runner-up: "the pic went round my
+        year and i wanna unalive myself" is about the picture first, and needs the crisis lines."""
         labels = {span.label_ for span in doc.spans.get(SPANS_KEY, ())}
-        return {note.concern for signal, note in self.notes.items() if signal in labels and not note.unless & labels}
+        noted = [note for signal, note in self.notes.items() if signal in labels]
+        noted += [
+            note
+            for intent, note in self.classifier_notes.items()
+            if guess.shares.get(intent, 0.0) >= self.runner_up_from
+        ]
+        return {note.concern for note in noted if not note.unless & labels}
 
     def decide(self, doc: Doc, guess: Guess) -> Rule | None:
         """The first rule that holds for `doc` and the classifier's `guess`, or None."""
@@ -163,6 +183,8 @@ class Table:
             present.add(ClassifierSignal.RUNNER_UP)
         if guess.intent in SELF_CONCERN_INTENTS:
             present.add(ClassifierSignal.SELF_CONCERN)
+        if guess.intent == SELF_HARM_INTENT:
+            present.add(ClassifierSignal.SELF_HARM)
         if guess.fell_back:
             present.add(ClassifierSignal.FELL_BACK)
         if guess.speaker and guess.speaker != SELF_CONCERN_SPEAKER:
@@ -276,7 +298,9 @@ def parse_table(text: str) -> Table:
     if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
         raise TableError(f"rule ids used twice: {duplicates}")
     notes = {str(k): _note(v) for k, v in (raw.get("notes") or {}).items()}
-    if unknown_notes := sorted({*notes, *(s for n in notes.values() for s in n.unless)} - set(signals)):
+    classifier_notes = {str(k): _note(v) for k, v in (raw.get("classifier_notes") or {}).items()}
+    unless = {s for n in (*notes.values(), *classifier_notes.values()) for s in n.unless}
+    if unknown_notes := sorted({*notes, *unless} - set(signals)):
         raise TableError(f"notes name unknown signals: {unknown_notes}")
     used = {name for r in rules for name in {*r.needs} | r.needs_any | r.blocked_by | r.except_with | r.never_with}
     if unused := sorted(set(signals) - used):
@@ -288,6 +312,7 @@ def parse_table(text: str) -> Table:
         runner_up_from=float(raw["runner_up_from"]),
         near_words=int(raw["near_words"]),
         notes=notes,
+        classifier_notes=classifier_notes,
         digest=hashlib.sha256(text.encode()).hexdigest()[:16],
     )
 
