@@ -9,6 +9,12 @@ keeps every event in the same `events` table (same schema, so Rasa's tools still
   policies look at: no rule or story spans more user turns than the window
   (tests/test_tracker_store.py checks it against data/);
 - appends only the events added since the tracker was read, without counting rows;
+- refuses a stale write: several servers share the store, and Rasa's lock keeps one
+  conversation's turns apart only while a turn lasts less than the lock's lifetime. A server
+  that stalls (overloaded, or stopped with SIGSTOP) past it comes back with a view of the
+  conversation that another server has since added to. So a save first locks the conversation
+  in the database and checks that its newest stored event is still the one this server read;
+  if not, nothing is written and `StaleTrackerError` is raised;
 - never waits forever for a database that is down: start-up fails with one line that names
   `TT_DATABASE_URL`;
 - stores what people type with personal details replaced by placeholders (bot/redaction.py),
@@ -24,10 +30,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import itertools
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +53,8 @@ logger = logging.getLogger(__name__)
 SQLEvent = SQLTrackerStore.SQLEvent
 # Rasa indexes only `sender_id`; the window queries filter on the event type as well.
 sa.Index("ix_events_sender_id_type_name", SQLEvent.sender_id, SQLEvent.type_name)
+# Every save reads the conversation's newest event id: one lookup in this index, however long it is.
+sa.Index("ix_events_sender_id_id", SQLEvent.sender_id, SQLEvent.id)
 
 # "Delete my conversation" is asked again first; once the person says yes, the rules send this
 # response and the store forgets the conversation at once.
@@ -53,6 +62,24 @@ DELETING_RESPONSE = "utter_conversation_deleted"
 DEFAULT_WINDOW_TURNS = 5  # more user turns than the longest rule or story looks back over
 _BOUNDARY_TYPES = ("session_started", "restart")
 _PERSISTED = "_talk_together_persisted"  # attribute on a tracker: events already stored
+# Attribute on a tracker: id of the newest stored event when this store read or last saved it;
+# absent or None: nothing was stored. Kept on the tracker, not in the store, because the store
+# serves many turns at once and each must be checked against what it read itself.
+_NEWEST = "_talk_together_newest_id"
+_IMMEDIATE = "talk_together_begin_immediate"  # execution option: a SQLite transaction that writes
+DEFAULT_POOL_SIZE = 5
+
+
+class StaleTrackerError(RuntimeError):
+    """Another server saved the conversation after this one read it, so this server's view is stale
+    (it stalled past its lock's lifetime, say): the save was refused and nothing of it was stored."""
+
+    def __init__(self, sender_id: str) -> None:
+        # No sender id in the text: Rasa logs it, and a REST client may choose an e-mail address as its id.
+        super().__init__(
+            "Refused to save a conversation that another server saved after this one read it; nothing was stored."
+        )
+        self.sender_id = sender_id
 
 
 @functools.cache
@@ -77,6 +104,9 @@ def _asks_for_deletion(event: Event) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver would begin transactions itself, only before a write and always DEFERRED;
+    # SQLAlchemy begins them instead (_sqlite_begin).
+    dbapi_connection.isolation_level = None
     # WAL lets readers and the writer work at once; NORMAL sync keeps every committed turn
     # across a crash of the server process (not of the machine) without an fsync per turn.
     cursor = dbapi_connection.cursor()
@@ -86,8 +116,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> sa.engine.Engine:
-    """An engine for `url`, with the SQLite settings this store relies on.
+def _sqlite_begin(connection: sa.engine.Connection) -> None:
+    # A save begins IMMEDIATE: it takes SQLite's one write lock before it reads the conversation's
+    # newest event, so no other writer can save between that check and its own write. A read
+    # begins DEFERRED, and sees one snapshot for all its queries.
+    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _advisory_lock_key(sender_id: str) -> int:
+    """The conversation's PostgreSQL advisory lock (a signed 64-bit number). Two conversations
+    that share one only wait for each other's saves."""
+    return int.from_bytes(hashlib.blake2b(sender_id.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def create_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> sa.engine.Engine:
+    """An engine for `url`, with the SQLite settings this store relies on. On PostgreSQL it keeps
+    `pool_size` connections open and opens as many again at peaks (TT_DATABASE_POOL_SIZE).
 
     Its errors do not quote their SQL parameters: those are the events, with what people typed,
     and Rasa logs a failed save with the error's text."""
@@ -104,8 +149,10 @@ def create_engine(url: str) -> sa.engine.Engine:
             connect_args={"check_same_thread": False},  # the pool hands a connection to one user at a time
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, future=True, hide_parameters=True, **create_engine_kwargs(url))
+    kwargs = {**create_engine_kwargs(url), "pool_size": pool_size, "max_overflow": pool_size}
+    return sa.create_engine(url, future=True, hide_parameters=True, **kwargs)
 
 
 class TalkTrackerStore(SQLTrackerStore):
@@ -118,12 +165,13 @@ class TalkTrackerStore(SQLTrackerStore):
         url: str | None = None,
         event_broker: EventBroker | None = None,
         window_turns: int = DEFAULT_WINDOW_TURNS,
+        pool_size: int = DEFAULT_POOL_SIZE,
         **kwargs: Any,
     ) -> None:
         db_url = url or host
         if not db_url:
             raise DatabaseUnavailable("TT_DATABASE_URL is empty: the tracker store needs a database URL.")
-        self.engine = create_engine(db_url)
+        self.engine = create_engine(db_url, int(pool_size))
         try:
             self.Base.metadata.create_all(self.engine)
             for index in SQLEvent.__table__.indexes:  # also on a table an older version made
@@ -143,27 +191,55 @@ class TalkTrackerStore(SQLTrackerStore):
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         with self.sessionmaker() as session:
-            events = self._windowed_events(session, sender_id)
+            events, newest = self._windowed_events(session, sender_id)
         if not events or self.domain is None:
             return None
         tracker = DialogueStateTracker.from_events(sender_id, [_event(data) for data in events], self.domain.slots)
         setattr(tracker, _PERSISTED, len(tracker.events))
+        setattr(tracker, _NEWEST, newest)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await self.stream_events(tracker)
-        with self.sessionmaker() as session:
-            persisted = getattr(tracker, _PERSISTED, None)
-            if persisted is None:  # a tracker this store did not read, e.g. a new one
-                persisted = self._stored_count(session, tracker.sender_id)
-            new_events = list(itertools.islice(tracker.events, persisted, None))
+        """Append the events added since the tracker was read, unless another server saved the
+        conversation meanwhile (`StaleTrackerError`). A tracker this store did not read is a new
+        conversation: all its events are new, and nothing may be stored yet."""
+        sender_id = tracker.sender_id
+        new_events = list(itertools.islice(tracker.events, getattr(tracker, _PERSISTED, 0), None))
+        if not new_events:
+            return
+        with self.sessionmaker() as session, session.begin():
+            self._lock_conversation(session, sender_id)
             if any(_asks_for_deletion(event) for event in new_events):
-                # Keep nothing: not the conversation, not the request, not the reply.
-                session.execute(sa.delete(SQLEvent).where(SQLEvent.sender_id == tracker.sender_id))
+                # Keep nothing: not the conversation, not the request, not the reply. Also from a
+                # stale view: the person was told it is deleted, so it must be.
+                session.execute(sa.delete(SQLEvent).where(SQLEvent.sender_id == sender_id))
+                newest = None
             else:
-                session.add_all(self._row(tracker.sender_id, event.as_dict()) for event in new_events)
-            session.commit()
+                if self._newest_id(session, sender_id) != getattr(tracker, _NEWEST, None):
+                    logger.warning(
+                        "Refused to save a turn: another server saved the conversation after this one read it "
+                        "(this server's view is stale, e.g. it stalled past the lock's lifetime)."
+                    )
+                    raise StaleTrackerError(sender_id)
+                rows = [self._row(sender_id, event.as_dict()) for event in new_events]
+                session.add_all(rows)
+                session.flush()  # gives the rows their ids
+                newest = max(row.id for row in rows)
         setattr(tracker, _PERSISTED, len(tracker.events))
+        setattr(tracker, _NEWEST, newest)
+        if self.event_broker is not None:  # after the commit: a refused save publishes nothing
+            await self._stream_new_events(self.event_broker, new_events, sender_id)
+
+    def _lock_conversation(self, session: sa.orm.Session, sender_id: str) -> None:
+        """Hold the conversation until the transaction ends, so that the stale check and the write are one step."""
+        if self.engine.dialect.name == "sqlite":
+            session.connection(execution_options={_IMMEDIATE: True})  # BEGIN IMMEDIATE (_sqlite_begin)
+        else:
+            session.execute(sa.select(sa.func.pg_advisory_xact_lock(_advisory_lock_key(sender_id))))
+
+    @staticmethod
+    def _newest_id(session: sa.orm.Session, sender_id: str) -> int | None:
+        return session.scalar(sa.select(sa.func.max(SQLEvent.id)).where(SQLEvent.sender_id == sender_id))
 
     def delete(self, sender_id: str) -> int:
         """Remove every stored event of a conversation; return how many there were. Not async,
@@ -188,6 +264,27 @@ class TalkTrackerStore(SQLTrackerStore):
             session.commit()
         return len(senders)
 
+    def purge_by_prefix(self, older_than: dt.timedelta, kept_for: Mapping[str, dt.timedelta], separator: str) -> int:
+        """`purge`, except that a conversation whose id starts with a prefix in `kept_for` (the text
+        before its first `separator`: a school's id, bot/schools.py) is kept for that prefix's period."""
+        now = dt.datetime.now(dt.UTC)
+        shortest = min([older_than, *kept_for.values()])
+        last_event = (
+            sa.select(SQLEvent.sender_id, sa.func.max(SQLEvent.timestamp))
+            .group_by(SQLEvent.sender_id)
+            .having(sa.func.max(SQLEvent.timestamp) < (now - shortest).timestamp())
+        )
+
+        def kept(sender_id: str) -> dt.timedelta:
+            prefix, found, _ = sender_id.partition(separator)
+            return kept_for.get(prefix, older_than) if found else older_than
+
+        with self.sessionmaker() as session:
+            senders = {s for s, last in session.execute(last_event) if last < (now - kept(s)).timestamp()}
+            session.execute(sa.delete(SQLEvent).where(SQLEvent.sender_id.in_(senders)))
+            session.commit()
+        return len(senders)
+
     @staticmethod
     def _row(sender_id: str, data: dict[str, Any]) -> Any:
         data = redact_event(data)
@@ -200,11 +297,6 @@ class TalkTrackerStore(SQLTrackerStore):
             data=json.dumps(data),
         )
 
-    def _stored_count(self, session: sa.orm.Session, sender_id: str) -> int:
-        boundary = self._boundary_id(session, sender_id)
-        query = sa.select(sa.func.count()).where(SQLEvent.sender_id == sender_id, SQLEvent.id >= boundary)
-        return int(session.scalar(query) or 0)
-
     @staticmethod
     def _boundary_id(session: sa.orm.Session, sender_id: str) -> int:
         """Id of the latest session start or restart: nothing before it shapes the dialogue."""
@@ -213,7 +305,9 @@ class TalkTrackerStore(SQLTrackerStore):
         )
         return int(session.scalar(query) or 0)
 
-    def _windowed_events(self, session: sa.orm.Session, sender_id: str) -> list[dict[str, Any]]:
+    def _windowed_events(self, session: sa.orm.Session, sender_id: str) -> tuple[list[dict[str, Any]], int | None]:
+        """The events the dialogue needs, and the id of the newest: the last row read, so the id
+        and the events are of the same moment even while another server writes."""
         boundary = self._boundary_id(session, sender_id)
         in_session = (SQLEvent.sender_id == sender_id, SQLEvent.id >= boundary)
         window_start = session.scalar(
@@ -224,19 +318,17 @@ class TalkTrackerStore(SQLTrackerStore):
             .limit(1)
         )
         if window_start is None:  # a short session: read all of it
-            rows = session.scalars(sa.select(SQLEvent.data).where(*in_session).order_by(SQLEvent.id))
-            return [json.loads(data) for data in rows]
+            rows = session.execute(sa.select(SQLEvent.id, SQLEvent.data).where(*in_session).order_by(SQLEvent.id))
+            return _events_and_newest_id(rows)
 
-        window = [
-            json.loads(data)
-            for data in session.scalars(
-                sa.select(SQLEvent.data).where(*in_session, SQLEvent.id >= window_start).order_by(SQLEvent.id)
-            )
-        ]
+        in_window = (*in_session, SQLEvent.id >= window_start)
+        window, newest = _events_and_newest_id(
+            session.execute(sa.select(SQLEvent.id, SQLEvent.data).where(*in_window).order_by(SQLEvent.id))
+        )
         prefix = self._state_before(session, (*in_session, SQLEvent.id < window_start))
         # The window opens on a user message, which always follows the bot listening.
         listen = ActionExecuted("action_listen", timestamp=window[0].get("timestamp"))
-        return [*prefix, listen.as_dict(), *window]
+        return [*prefix, listen.as_dict(), *window], newest
 
     @staticmethod
     def _state_before(session: sa.orm.Session, before: tuple) -> list[dict[str, Any]]:
@@ -258,6 +350,16 @@ class TalkTrackerStore(SQLTrackerStore):
             return []
         rows = session.scalars(sa.select(SQLEvent.data).where(SQLEvent.id.in_(ids)).order_by(SQLEvent.id))
         return [json.loads(data) for data in rows]
+
+
+def _events_and_newest_id(rows: Iterable[Any]) -> tuple[list[dict[str, Any]], int | None]:
+    """The events of (id, data) rows in id order, and the last id."""
+    events: list[dict[str, Any]] = []
+    newest = None
+    for row in rows:
+        events.append(json.loads(row.data))
+        newest = row.id
+    return events, newest
 
 
 def postgres_problem(database_url: str) -> str | None:

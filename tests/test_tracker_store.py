@@ -6,11 +6,17 @@ PostgreSQL answers, a failure on CI).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+import threading
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import TrackerStore
+from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -24,8 +30,10 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.settings import DatabaseUnavailable
-from bot.tracker_store import SQLEvent, TalkTrackerStore
+from bot.launcher import write_runtime_config
+from bot.settings import DatabaseUnavailable, load_settings
+from bot.tracker_store import DELETING_RESPONSE as DELETING
+from bot.tracker_store import SQLEvent, StaleTrackerError, TalkTrackerStore
 
 DOMAIN = Domain.from_yaml(
     """
@@ -42,14 +50,29 @@ responses:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
+def db_url(request, tmp_path):
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'events.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    store = TalkTrackerStore(domain=DOMAIN, url=url, window_turns=3)
-    yield store
-    store.engine.dispose()
+        return f"sqlite:///{tmp_path / 'events.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def servers(db_url):
+    """A store per server: each makes its own store, all on one database."""
+    made: list[TalkTrackerStore] = []
+
+    def make() -> TalkTrackerStore:
+        made.append(TalkTrackerStore(domain=DOMAIN, url=db_url, window_turns=3))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.engine.dispose()
+
+
+@pytest.fixture
+def store(servers):
+    return servers()
 
 
 def _turn(number: int) -> list:
@@ -75,7 +98,8 @@ async def _converse(store, sender: str, turns: list[list]) -> None:
 
 def _rows(store, sender: str) -> list[str]:
     with store.sessionmaker() as session:
-        return list(session.scalars(sa.select(SQLEvent.type_name).where(SQLEvent.sender_id == sender)))
+        query = sa.select(SQLEvent.type_name).where(SQLEvent.sender_id == sender).order_by(SQLEvent.id)
+        return list(session.scalars(query))
 
 
 async def test_long_conversation_keeps_every_event_once_and_reads_a_bounded_window(store):
@@ -128,15 +152,143 @@ async def test_a_new_session_starts_a_fresh_window(store):
     assert _rows(store, sender).count("user") == 7
 
 
-async def test_a_tracker_the_store_did_not_read_is_appended_after_what_is_stored(store):
+def _say(tracker, events) -> None:
+    for event in events:
+        tracker.update(event)
+
+
+async def test_a_save_from_a_stale_view_is_refused_and_nothing_of_it_is_stored(servers, caplog):
+    this_server, other_server = servers(), servers()
     sender = f"test-{uuid.uuid4()}"
-    await _converse(store, sender, [_turn(1)])
-    stranger = await store.retrieve_full_tracker(sender)
-    stranger.update(UserUttered("late", {"name": "greet", "confidence": 1.0}))
+    await _converse(this_server, sender, [_turn(1)])
+    stale, fresh = await this_server.retrieve(sender), await other_server.retrieve(sender)
+    _say(fresh, _turn(2))
+    await other_server.save(fresh)  # the other server took the next turn while this one stalled
+    _say(stale, [UserUttered("zebra says hi", {"name": "greet", "confidence": 1.0}), ActionExecuted("utter_greet")])
 
-    await store.save(stranger)
+    with caplog.at_level(logging.WARNING), pytest.raises(StaleTrackerError):
+        await this_server.save(stale)
 
-    assert _rows(store, sender).count("user") == 2
+    assert "zebra" not in _stored_text(this_server, sender)
+    assert _rows(this_server, sender).count("user") == 2
+    [warning] = [record for record in caplog.records if record.name == "bot.tracker_store"]
+    assert "Refused to save" in warning.getMessage()
+    assert "zebra" not in caplog.text and sender not in caplog.text
+    again = await this_server.retrieve(sender)  # the next turn reads afresh and is saved
+    _say(again, _turn(3))
+    await this_server.save(again)
+    assert _rows(this_server, sender).count("user") == 3
+
+
+async def test_a_new_conversation_is_refused_when_another_server_has_started_it(servers):
+    this_server, other_server = servers(), servers()
+    sender = f"test-{uuid.uuid4()}"
+    assert await this_server.retrieve(sender) is None
+    mine = this_server.init_tracker(sender)
+    _say(mine, [ActionExecuted("action_listen"), *_turn(1)])
+    await other_server.get_or_create_tracker(sender)
+
+    with pytest.raises(StaleTrackerError):
+        await this_server.save(mine)
+
+    assert _rows(this_server, sender) == ["action"], "only the other server's action_listen"
+
+
+async def test_saves_racing_from_one_view_store_exactly_one_of_them(servers):
+    sender = f"test-{uuid.uuid4()}"
+    stores = [servers() for _ in range(4)]
+    await _converse(stores[0], sender, [_turn(0)])
+    views = [await store.retrieve(sender) for store in stores]
+    for number, view in enumerate(views, start=1):
+        _say(view, _turn(number))
+    start, outcomes = threading.Barrier(len(stores)), []
+
+    def save(store, view) -> None:
+        start.wait()  # all check and write at the same moment
+        try:
+            asyncio.run(store.save(view))
+            outcomes.append("saved")
+        except StaleTrackerError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=save, args=pair) for pair in zip(stores, views, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["refused", "refused", "refused", "saved"]
+    assert _rows(stores[0], sender).count("user") == 2
+
+
+async def test_a_turn_saved_twice_appends_each_time(store):
+    sender = f"test-{uuid.uuid4()}"
+    tracker = await store.get_or_create_tracker(sender)  # a new conversation, saved at once
+    _say(tracker, _turn(1)[:2])
+    await store.save(tracker)
+    _say(tracker, _turn(1)[2:])
+    await store.save(tracker)
+
+    assert _rows(store, sender) == ["action", "user", "action", "bot", "action"]
+
+
+async def test_a_confirmed_deletion_from_a_stale_view_still_deletes_and_the_other_view_cannot_bring_it_back(servers):
+    this_server, other_server = servers(), servers()
+    sender = f"test-{uuid.uuid4()}"
+    await _converse(this_server, sender, [_turn(1)])
+    deleting, other = await this_server.retrieve(sender), await other_server.retrieve(sender)
+    late = await other_server.retrieve(sender)
+    _say(other, _turn(2))
+    await other_server.save(other)
+    _say(deleting, [UserUttered("yes", {"name": "affirm", "confidence": 1.0}), ActionExecuted(DELETING)])
+
+    await this_server.save(deleting)  # the person was told it is deleted: it is, all of it
+
+    assert _rows(this_server, sender) == []
+    _say(late, _turn(3))
+    with pytest.raises(StaleTrackerError):
+        await other_server.save(late)
+    assert _rows(this_server, sender) == []
+
+
+class _Broker(EventBroker):
+    def __init__(self) -> None:
+        self.published: list[dict] = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+async def test_only_saved_events_are_published_to_an_event_broker(db_url):
+    broker = _Broker()
+    this_server = TalkTrackerStore(domain=DOMAIN, url=db_url, event_broker=broker)
+    other_server = TalkTrackerStore(domain=DOMAIN, url=db_url)
+    sender = f"test-{uuid.uuid4()}"
+    await _converse(this_server, sender, [_turn(1)])
+    assert [event["event"] for event in broker.published] == ["action", "user", "action", "bot", "action"]
+    stale, fresh = await this_server.retrieve(sender), await other_server.retrieve(sender)
+    _say(fresh, _turn(2))
+    await other_server.save(fresh)
+    _say(stale, _turn(3))
+
+    with pytest.raises(StaleTrackerError):
+        await this_server.save(stale)
+
+    assert len(broker.published) == 5, "nothing of the refused save"
+    for store in (this_server, other_server):
+        store.engine.dispose()
+
+
+def test_the_pool_size_setting_reaches_the_postgresql_engine_through_the_endpoints_file(postgres_url, tmp_path):
+    environ = {"TT_DATABASE_URL": postgres_url, "TT_DATABASE_POOL_SIZE": "3"}
+    endpoints_file = write_runtime_config(load_settings(environ, env_file=tmp_path / ".env"), tmp_path)
+
+    store = TrackerStore.create(AvailableEndpoints.read_endpoints(str(endpoints_file)).tracker_store, DOMAIN)
+
+    assert isinstance(store, TalkTrackerStore)
+    assert store.engine.pool.size() == 3
+    assert store.engine.pool._max_overflow == 3, "as many again at peaks (.env.example)"
+    store.engine.dispose()
 
 
 async def test_keys_lists_conversations(store):
@@ -178,7 +330,7 @@ async def test_delete_my_conversation_removes_it_and_keeps_nothing_of_the_reques
     await _converse(store, sender, [_turn(n) for n in range(3)])
     tracker = await store.retrieve(sender)
     tracker.update(UserUttered("delete my conversation", {"name": "delete_conversation", "confidence": 1.0}))
-    tracker.update(ActionExecuted("utter_conversation_deleted"))
+    tracker.update(ActionExecuted(DELETING))
 
     await store.save(tracker)
 
