@@ -9,6 +9,9 @@ The probe's conversation is then deleted through the tracker store, like any con
 user asks. The probe stays an ordinary turn, stored as every turn is, so it also shows that
 the database takes writes, and no sender id is special to the store (a client could use it
 to keep its messages unstored).
+
+With a school registry the server answers only pages of its schools, so the probe talks as a page
+of the first school (its first origin), and its conversation is kept under that school's id.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from bot.request_guard import SERVER_REPLY_HEADER
+from bot.schools import School, conversation_id, load_registry
+from bot.settings import Settings
 
 # The guard answers only empty, overlong and too-fast messages itself; this one goes to the model.
 PROBE_MESSAGE = "hello"
@@ -51,13 +56,22 @@ class ModelProbe:
 
     rest_url: str
     database_url: str
+    school: School | None = None  # with a school registry: the school the probe talks as
     sender: str = field(default_factory=lambda: f"{PROBE_SENDER_PREFIX}{uuid.uuid4().hex}")
     reached_rasa: bool = False  # once true, the store may hold the probe's turns
+
+    @classmethod
+    def for_deployment(cls, rest_url: str, settings: Settings) -> ModelProbe:
+        school = load_registry(settings.schools_file).schools[0] if settings.schools_file else None
+        return cls(rest_url, settings.database_url, school)
 
     def problem(self, timeout: float) -> str | None:
         """None when the model answered the probe message; otherwise why the server is not ready."""
         body = json.dumps({"sender": self.sender, "message": PROBE_MESSAGE}).encode()
-        request = urllib.request.Request(self.rest_url, body, {"Content-Type": "application/json"})
+        sent = {"Content-Type": "application/json"}
+        if self.school is not None:
+            sent["Origin"] = self.school.origins[0]
+        request = urllib.request.Request(self.rest_url, body, sent)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, headers, answer = response.status, response.headers, response.read()
@@ -76,6 +90,6 @@ class ModelProbe:
 
         store = TalkTrackerStore(url=self.database_url)
         try:
-            store.delete(self.sender)
+            store.delete(conversation_id(self.school, self.sender) if self.school else self.sender)
         finally:
             store.engine.dispose()
