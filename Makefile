@@ -15,11 +15,13 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONPATH := $(CURDIR)
 RASA := $(PY) -m rasa
 RESULTS := var/results
+SERVERS ?= 2
+APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: help install lock build train run shell test lint types unit validate story-test e2e content-report chromium eval bench soak audit clean
+.PHONY: help install lock build train run cluster shell test lint types unit validate story-test e2e content-report chromium nginx postgres redis eval bench soak audit clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 install: $(INSTALLED) ## Create .venv from the lock file (fast when nothing changed)
 
@@ -43,6 +45,9 @@ train: install ## Train a model unless one exists for the current data, content 
 run: install ## Run the assistant (REST and socket.io on port 5005); Ctrl-C stops it
 	$(PY) -m bot run
 
+cluster: train nginx postgres redis ## SERVERS=2 Rasa servers behind nginx on port 5005, on PostgreSQL and Redis; Ctrl-C stops it
+	$(PY) -m bot cluster --servers $(SERVERS)
+
 shell: install ## Chat with the assistant in the terminal
 	$(PY) -m bot shell
 
@@ -56,7 +61,7 @@ lint: install ## ruff and yamllint
 types: install ## mypy on bot/ and actions/
 	$(PY) -m mypy bot actions
 
-unit: build ## pytest for bot/ and actions/ (no servers)
+unit: build nginx postgres redis ## pytest for bot/ and actions/ (no servers)
 	$(PY) -m pytest -m "not e2e"
 
 validate: build ## rasa data validate, warnings are failures
@@ -66,11 +71,25 @@ story-test: train ## Test stories in tests/test_stories, any wrong prediction fa
 	$(RASA) test core --stories tests/test_stories --model "$$($(PY) -m bot model)" \
 		--fail-on-prediction-errors --out $(RESULTS)/stories
 
-e2e: train chromium ## Start the real servers on free ports; talk to them over REST and in Chromium
+e2e: train chromium nginx postgres redis ## Start the real servers on free ports; talk to them over REST and in Chromium
 	$(PY) -m pytest -m e2e
 
 chromium: ## Install Debian's Chromium for the browser tests (apt, needs root)
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { $(APT_INSTALL) chromium >/dev/null; }
+
+# Debian puts nginx in /usr/sbin, which a normal user's PATH may not have.
+nginx: ## Install Debian's nginx for the cluster and its tests (apt, needs root)
+	@PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || { $(APT_INSTALL) nginx >/dev/null; }
+
+postgres: ## Install Debian's PostgreSQL and start it, unless one answers on 127.0.0.1:5432 (apt, needs root)
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+		command -v pg_ctlcluster >/dev/null || { $(APT_INSTALL) postgresql >/dev/null; }; \
+		service postgresql start; }
+
+redis: ## Install Debian's Redis and start it, unless one answers on 127.0.0.1:6379 (apt, needs root)
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+		command -v redis-server >/dev/null || { $(APT_INSTALL) redis-server >/dev/null; }; \
+		service redis-server start; }
 
 content-report: build ## One HTML page of every message for a safeguarding lead (var/results/content-report.html)
 	$(PY) -m bot content report

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from bot.content import ContentError, build_domain
-from bot.settings import PROJECT_DIR, Settings, SettingsError, load_settings
+from bot.schools import FIELDS, SEPARATOR, School, SchoolsError, add_school, load_registry
+from bot.settings import NATIONS, PROJECT_DIR, REGIONS, Settings, SettingsError, load_settings
 
 
 def _build() -> None:
@@ -40,16 +41,92 @@ def _stop_on_signals() -> None:
 
 
 def _purge(settings: Settings) -> int:
-    """Delete conversations older than the retention period; also checks the database answers."""
+    """Delete conversations older than the retention period, a school's own for its conversations
+    (bot/schools.py); also checks the database answers."""
     import datetime as dt
 
     from bot.tracker_store import TalkTrackerStore
 
+    default = dt.timedelta(days=settings.retention_days)
     store = TalkTrackerStore(url=settings.database_url)
     try:
-        return store.purge(dt.timedelta(days=settings.retention_days))
+        if settings.schools_file is None:
+            return store.purge(default)
+        registry = load_registry(settings.schools_file)
+        own = {s.id: dt.timedelta(days=s.retention_days) for s in registry if s.retention_days}
+        return store.purge_by_prefix(default, own, SEPARATOR)
     finally:
         store.engine.dispose()
+
+
+def _purged(settings: Settings, count: int) -> str:
+    if settings.schools_file is None:
+        return f"Removed {count} conversation(s) older than {settings.retention_days} days."
+    default = f"{settings.retention_days} days unless the school sets its own"
+    return f"Removed {count} conversation(s) older than their school's retention period ({default})."
+
+
+def _registry_file(settings: Settings, given: Path | None) -> Path:
+    if given is not None:
+        return given
+    if settings.schools_file is None:
+        raise SettingsError("TT_SCHOOLS_FILE is not set: name the registry with --file PATH (see schools.example.yml).")
+    return settings.schools_file
+
+
+def _school_line(school: School) -> str:
+    where = f"{school.region}/{school.nation}" if school.nation else school.region
+    contact = school.dsl_contact or "contact not set"
+    return f"{school.id}: {school.name} ({where}); {school.lead_short}: {contact}; {', '.join(school.origins)}"
+
+
+def _schools(settings: Settings, args: argparse.Namespace) -> int:
+    """`python -m bot schools list|add|check`."""
+    path = _registry_file(settings, args.file)
+    try:
+        if args.schools_command == "add":
+            entry = {name: value for name in FIELDS if (value := getattr(args, name)) is not None}
+            print(f"Added {_school_line(add_school(path, entry))} to {path}.")
+            return 0
+        registry = load_registry(path)
+    except SchoolsError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    if args.schools_command == "list":
+        for school in registry:
+            print(_school_line(school))
+    else:
+        print(f"{path}: {len(registry.schools)} school(s), {len(registry.origins)} origin(s); all valid.")
+    return 0
+
+
+def _add_schools_parser(commands: argparse._SubParsersAction) -> None:
+    schools = commands.add_parser("schools", help="the school registry (TT_SCHOOLS_FILE): list, add, check")
+    schools.add_argument("--file", type=Path, default=None, help="the registry file; default TT_SCHOOLS_FILE")
+    school_commands = schools.add_subparsers(dest="schools_command", required=True)
+    school_commands.add_parser("list", help="one line per school")
+    school_commands.add_parser("check", help="check every school; exit 1 with one line per problem")
+    add = school_commands.add_parser("add", help="append a school to the registry (checked before it is written)")
+    add.add_argument("--id", required=True, help="a short slug: lower-case letters, digits and hyphens")
+    add.add_argument("--name", required=True, help="the school's name, as staff are told it")
+    add.add_argument("--nation", choices=NATIONS, help="a UK school's nation")
+    add.add_argument("--region", choices=REGIONS, help="a school outside the UK: its country")
+    add.add_argument(
+        "--lead-title", dest="lead_title", help="default: the nation's, e.g. Designated Safeguarding Lead (DSL)"
+    )
+    add.add_argument("--lead-short", dest="lead_short", help="the title in a sentence, e.g. DSL; default: the nation's")
+    add.add_argument("--dsl-contact", dest="dsl_contact", help="who the lead is and how to reach them")
+    add.add_argument("--origin", dest="origins", action="append", required=True, help="a web origin (repeatable)")
+    add.add_argument("--widget-title", dest="widget_title", help="the chat panel's title on this school's pages")
+    add.add_argument("--widget-colour", dest="widget_colour", help="the widget's colour, #rrggbb")
+    add.add_argument("--retention-days", dest="retention_days", type=int, help="default: TT_RETENTION_DAYS")
+
+
+def _server_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of servers (1 or more)")
+    return int(text)
 
 
 def _run(settings: Settings, train: bool) -> int:
@@ -64,8 +141,7 @@ def _run(settings: Settings, train: bool) -> int:
     if not model.exists():
         print(f"No model at {model}: run `python -m bot train` first.", file=sys.stderr)
         return 1
-    purged = _purge(settings)
-    print(f"Removed {purged} conversation(s) older than {settings.retention_days} days.")
+    print(_purged(settings, _purge(settings)))
     servers = Servers(settings, model)
     try:
         servers.start()
@@ -116,9 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("train", help="train a model unless one exists for the current inputs")
     run = commands.add_parser("run", help="start the action server and the Rasa server")
     run.add_argument("--no-train", action="store_true", help="use the existing model, never train")
+    cluster = commands.add_parser("cluster", help="several Rasa servers behind nginx, on PostgreSQL and Redis")
+    cluster.add_argument("--servers", type=_server_count, default=2, help="how many Rasa servers (default 2)")
     commands.add_parser("shell", help="chat in the terminal")
     commands.add_parser("model", help="print the path of the model for the current inputs")
-    commands.add_parser("purge", help="delete conversations older than TT_RETENTION_DAYS (run daily)")
+    commands.add_parser(
+        "purge", help="delete conversations older than TT_RETENTION_DAYS, or their school's (run daily)"
+    )
+    _add_schools_parser(commands)
     eval_parser = commands.add_parser("eval", help="score the shared development cases against the assistant")
     eval_parser.add_argument("--shared", type=Path, default=PROJECT_DIR.parent / "shared")
     eval_parser.add_argument(
@@ -142,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.content import load_content
 
             load_content()
-            print(f"Settings and content are valid (region {settings.region}).")
+            schools = (
+                f", {len(load_registry(settings.schools_file).schools)} school(s)" if settings.schools_file else ""
+            )
+            print(f"Settings and content are valid (region {settings.region}{schools}).")
             return 0
         if args.command == "build":
             _build()
@@ -152,9 +236,16 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "run":
             return _run(settings, train=not args.no_train)
+        if args.command == "cluster":
+            from bot.cluster import run_cluster
+
+            _stop_on_signals()
+            return run_cluster(args.servers, purge=lambda cluster: _purged(cluster, _purge(cluster)))
         if args.command == "purge":
-            print(f"Removed {_purge(settings)} conversation(s) older than {settings.retention_days} days.")
+            print(_purged(settings, _purge(settings)))
             return 0
+        if args.command == "schools":
+            return _schools(settings, args)
         if args.command == "model":
             from bot.training import model_path
 

@@ -47,14 +47,25 @@ def child_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def write_runtime_config(settings: Settings, run_dir: Path = RUN_DIR) -> Path:
-    """The endpoints file Rasa reads: action server, tracker store and response generator."""
+    """The endpoints file Rasa reads: action server, tracker store, response generator and, with
+    TT_REDIS_URL, the lock store that several servers share."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    endpoints = {
+    endpoints: dict[str, dict[str, object]] = {
         "action_endpoint": {"url": settings.action_server_url},
-        "tracker_store": {"type": "bot.tracker_store.TalkTrackerStore", "url": settings.database_url},
+        "tracker_store": {
+            "type": "bot.tracker_store.TalkTrackerStore",
+            "url": settings.database_url,
+            "pool_size": settings.database_pool_size,
+        },
         # the school's details go into responses in this process, not through the action server
         "nlg": {"type": "bot.nlg.DeploymentNLG"},
     }
+    if settings.redis_url:  # without it Rasa locks conversations in this one process
+        endpoints["lock_store"] = {
+            "type": "bot.lock_store.AtomicRedisLockStore",
+            "url": settings.redis_url,
+            "key_prefix": "talk_together",
+        }
     path = run_dir / ENDPOINTS_FILE
     path.write_text("# Written by bot/launcher.py from the settings.\n" + yaml.safe_dump(endpoints))
     return path
@@ -99,12 +110,29 @@ class Servers:
     def __post_init__(self) -> None:
         env = child_env(self.environ)
         env["LOG_LEVEL"] = self.settings.log_level  # read by Rasa when no -v/--quiet is given
-        commands = {
+        self.children = Supervisor(
+            self.commands(), env, cwd=PROJECT_DIR, log_file=self.log_file, envs=self.own_settings()
+        )
+
+    def commands(self) -> dict[str, list[str]]:
+        """What each child runs, by name."""
+        return {
             "actions": actions_command(self.settings),
             "rasa": rasa_command(self.model, self.run_dir / ENDPOINTS_FILE),
             "demo": demo_command(self.settings, self.base_url),
         }
-        self.children = Supervisor(commands, env, cwd=PROJECT_DIR, log_file=self.log_file)
+
+    def own_settings(self) -> dict[str, dict[str, str]]:
+        """Settings a child has of its own, over those all children share (here none: each port has its own setting)."""
+        return {}
+
+    def model_urls(self) -> dict[str, str]:
+        """The REST channel through which each Rasa server child must answer a real message to be ready."""
+        return {"rasa": self.rest_url}
+
+    def page_urls(self) -> dict[str, str]:
+        """The page each other child must serve (status 200) to be ready."""
+        return {"actions": f"http://127.0.0.1:{self.settings.actions_port}/health", "demo": self.demo_url}
 
     @property
     def base_url(self) -> str:
@@ -142,12 +170,9 @@ class Servers:
     def wait_until_ready(self, timeout: float = 180.0, only: tuple[str, ...] = ()) -> None:
         """Return once each child (or those in `only`) does what people need from it: the Rasa
         server's model answers a real message (bot/readiness.py), the others answer HTTP."""
-        probe = ModelProbe(self.rest_url, self.settings.database_url)
-        checks: dict[str, Callable[[float], str | None]] = {
-            "rasa": probe.problem,
-            "actions": partial(_problem_at, f"http://127.0.0.1:{self.settings.actions_port}/health"),
-            "demo": partial(_problem_at, self.demo_url),
-        }
+        probes = {name: ModelProbe.for_deployment(url, self.settings) for name, url in self.model_urls().items()}
+        checks: dict[str, Callable[[float], str | None]] = {name: probe.problem for name, probe in probes.items()}
+        checks.update({name: partial(_problem_at, url) for name, url in self.page_urls().items()})
         deadline = time.monotonic() + timeout
         problems = {name: "not checked yet" for name in checks if not only or name in only}
         try:
@@ -169,7 +194,8 @@ class Servers:
                     raise NotReady(f"not ready after {timeout:.0f} s ({details})")
                 time.sleep(0.2)
         finally:
-            probe.forget()
+            for probe in probes.values():
+                probe.forget()
 
     def stop(self) -> None:
         self.children.stop()

@@ -154,9 +154,7 @@ def _schools_file(env: Mapping[str, str]) -> Path | None:
         return None
     path = Path(raw) if Path(raw).is_absolute() else PROJECT_DIR / raw
     if not path.is_file():
-        raise SettingsError(
-            f"TT_SCHOOLS_FILE={raw!r} is not allowed: no such file (see schools.example.yml)."
-        )
+        raise SettingsError(f"TT_SCHOOLS_FILE={raw!r} is not allowed: no such file (see schools.example.yml).")
     return path
 
 
@@ -182,10 +180,15 @@ def _addresses(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return addresses
 
 
+def environment(environ: Mapping[str, str] | None = None, env_file: Path = PROJECT_DIR / ".env") -> dict[str, str]:
+    """What the settings are read from: `env_file` overlaid by `environ` (default: the process environment)."""
+    file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    return {**file_values, **(os.environ if environ is None else environ)}
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = PROJECT_DIR / ".env") -> Settings:
     """Read settings from `env_file` overlaid by `environ` (default: the process environment)."""
-    file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
-    env: Mapping[str, str] = {**file_values, **(os.environ if environ is None else environ)}
+    env = environment(environ, env_file)
 
     port = _port(env, "TT_PORT", 5005)
     actions_port = _port(env, "TT_ACTIONS_PORT", 5055)

@@ -81,6 +81,7 @@ class Supervisor:
     env: Mapping[str, str]
     cwd: Path
     log_file: Path | None = None  # where the children and the restart lines write; default: this terminal
+    envs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # a child's own settings, over `env`
     backoff: Backoff = field(default_factory=Backoff)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _started_at: dict[str, float] = field(default_factory=dict)
@@ -100,7 +101,7 @@ class Supervisor:
         self.processes[name] = subprocess.Popen(
             self.commands[name],
             cwd=self.cwd,
-            env=dict(self.env),
+            env={**self.env, **self.envs.get(name, {})},
             start_new_session=True,
             stdout=output,
             stderr=subprocess.STDOUT if output else None,

@@ -12,7 +12,8 @@
  *                  Default: the origin of this script's own src. The widget loads ONLY
  *                  from here: ${server}/widget.css, ${server}/widget/socket.io.min.js,
  *                  ${server}/widget/config.json, and the Socket.IO connection at
- *                  ${server}/socket.io. It makes no other requests.
+ *                  ${server}/socket.io?session_id=<the conversation id> (the id lets a load
+ *                  balancer keep the conversation on one server). It makes no other requests.
  *   data-title     Title shown at the top of the chat panel. Default: "Talk Together".
  *   data-exit-url  Where "Exit quickly" (and the Escape key) goes. An http(s) address;
  *                  anything else is ignored. Default: "https://www.bbc.co.uk/weather".
@@ -25,7 +26,10 @@
  *   - The conversation id is a random UUID kept only in sessionStorage ("tt-session-id"),
  *     with the visible transcript ("tt-transcript") and whether the panel is open
  *     ("tt-open"). No cookies, no localStorage, no analytics.
- *   - The Socket.IO connection is opened only when someone opens the chat.
+ *   - The Socket.IO connection is opened only when someone opens the chat. When it is lost
+ *     (a server behind a load balancer dies), Socket.IO connects again; the widget asks for
+ *     the same conversation and sends again any message no reply came to. A message that got
+ *     a reply is never sent twice.
  *   - Quick exit: the "Exit quickly" button, or the Escape key anywhere on the page, clears
  *     those keys, disconnects, removes the widget and replaces the page in the history with
  *     the exit address (the back button does not return to the chat).
@@ -228,7 +232,8 @@
   let socket = null;
   let confirmed = false;
   let outage = false; // an error line was shown for the current connection problem
-  const outbox = [];
+  const outbox = []; // {payload, replied}: to send once the session is confirmed
+  const inFlight = []; // sent, until the server acknowledges that their turn has run
   let typingTimer = 0;
   let connectTimer = 0;
   let exiting = false;
@@ -561,6 +566,7 @@
     window.clearTimeout(typingTimer);
     typingTimer = window.setTimeout(function () {
       typing.hidden = true;
+      inFlight.length = 0; // the person is asked to try again: do not also send it again later
       addNotice(
         "Sorry, I didn't get a reply. Please try again. If a child is in danger, call " +
           config.number + '.',
@@ -592,6 +598,8 @@
     const text = typeof data.text === 'string' ? data.text.trim() : '';
     const choices = choicesFrom(data.buttons).concat(choicesFrom(data.quick_replies));
     hideTyping();
+    // Turns run one after another, and a turn's replies come before its acknowledgement.
+    if (inFlight.length) inFlight[0].replied = true;
     if (!text && !choices.length) return; // attachments and custom payloads are not shown
     const message = { from: 'bot', text: text };
     if (choices.length) message.choices = choices;
@@ -654,6 +662,9 @@
     try {
       s = ioFactory(url.origin, {
         path: basePath + '/socket.io',
+        // On every request of the connection, so a load balancer can send them all to the one
+        // server that holds it (deploy/nginx/talk-together.conf.template).
+        query: { session_id: sessionId },
         // HTTP long-polling only: Rasa 3.6's Sanic cannot serve WebSockets on Python 3.11, and
         // polling passes every school proxy.
         transports: ['polling'],
@@ -678,6 +689,7 @@
       if (outage) addNotice('Connected now.');
       outage = false;
       window.clearTimeout(connectTimer);
+      sendAgainUnanswered();
       flush();
     });
     s.on('bot_uttered', function (data) {
@@ -712,6 +724,7 @@
     socket = null;
     confirmed = false;
     outbox.length = 0;
+    inFlight.length = 0;
     window.clearTimeout(connectTimer);
     if (s) {
       try {
@@ -726,14 +739,32 @@
   function flush() {
     if (!socket || !confirmed) return;
     while (outbox.length) {
-      socket.emit('user_uttered', { message: outbox.shift(), session_id: sessionId });
+      const message = outbox.shift();
+      inFlight.push(message);
+      // The server acknowledges once the turn has run and been stored (python-socketio sends
+      // the acknowledgement when Rasa's handler returns); a lost connection drops the callback.
+      socket.emit('user_uttered', { message: message.payload, session_id: sessionId }, function () {
+        const at = inFlight.indexOf(message);
+        if (at >= 0) inFlight.splice(at, 1);
+      });
       showTyping();
     }
   }
 
+  // After a lost connection: the turns that were neither acknowledged nor answered did not run
+  // (or ran on a server that died before it could answer), so they go first on the new one.
+  // One that was answered is dropped: the person saw its reply.
+  function sendAgainUnanswered() {
+    const unanswered = inFlight.filter(function (message) {
+      return !message.replied;
+    });
+    inFlight.length = 0;
+    outbox.unshift.apply(outbox, unanswered);
+  }
+
   function sendToBot(payload, shownText) {
     addMessage({ from: 'user', text: shownText });
-    outbox.push(payload);
+    outbox.push({ payload: payload, replied: false });
     if (outage && !confirmed) showConnectionError(true);
     if (socket) {
       flush();
