@@ -188,7 +188,7 @@ def _table(rules: str, signals: str) -> str:
             "used twice",
         ),
         ("- {id: a, route: danger, needs: [now]}", "{now: [now, now]}", "listed twice"),
-        ("- {id: a, route: danger, needs: [now]}", "{now: [now], later: [later]}", "no rule uses"),
+        ("- {id: a, route: danger, needs: [now]}", "{now: [now], later: [later]}", "no rule or note uses"),
         ("- {id: a, route: danger, needs: [now]}", "{now: [[{LOWER: {IN: [$when]}}]]}", "no list named"),
         ("- {id: a, route: sometime, needs: [now]}", "{now: [now]}", "sometime"),
     ],

@@ -303,8 +303,8 @@ def parse_table(text: str) -> Table:
     if unknown_notes := sorted({*notes, *unless} - set(signals)):
         raise TableError(f"notes name unknown signals: {unknown_notes}")
     used = {name for r in rules for name in {*r.needs} | r.needs_any | r.blocked_by | r.except_with | r.never_with}
-    if unused := sorted(set(signals) - used):
-        raise TableError(f"signals no rule uses: {unused}")
+    if unused := sorted(set(signals) - used - set(notes)):  # a signal may only be noted
+        raise TableError(f"signals no rule or note uses: {unused}")
     return Table(
         signals=signals,
         rules=rules,
