@@ -16,11 +16,16 @@ id becomes `<school id>:<session id>` before Rasa sees it, also as the socket.io
 go to, so pages of two schools that choose the same id neither share a conversation nor hear
 each other's replies. On REST the request guard (bot/server.py) does the same to the sender, and
 the REST channel answers under the client's own id.
+
+A client may give each message an id of its own (`metadata.message_id`: the widget does, and
+sends a message again under the same id when its server died before answering). The turn keeps
+it, so the tracker store stores a message delivered twice only once (bot/tracker_store.py).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +43,14 @@ from bot.schools import School, SchoolRegistry, client_id, conversation_id
 
 logger = logging.getLogger(__name__)
 _SCHOOL = "school"  # key of the school's id in a socket.io connection's session
+_CLIENT_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+def keep_client_message_id(message: UserMessage) -> None:
+    """Give the turn the id the client chose for the message, when it sent a well-formed one."""
+    chosen = (message.metadata or {}).get("message_id") if isinstance(message.metadata, dict) else None
+    if isinstance(chosen, str) and _CLIENT_MESSAGE_ID.fullmatch(chosen):
+        message.message_id = chosen
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,7 @@ class EmergencyLineRestInput(RestInput):
             if self.by_school:  # the request guard gave the sender its school: bot/server.py
                 output = _UnderClientId(output, client_id(message.sender_id))
             message.output_channel = EmergencyLineOutput(output)
+            keep_client_message_id(message)
             await on_new_message(message)
 
         return super().blueprint(with_emergency_line)
@@ -92,6 +106,7 @@ class WidgetSocketIOInput(SocketIOInput):
                     await message.output_channel.send_text_message(message.sender_id, text)
                 return
             message.text = text
+            keep_client_message_id(message)
             socket = message.output_channel
             counting = _CountingOutput(EmergencyLineOutput(socket))
             message.output_channel = counting

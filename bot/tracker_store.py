@@ -15,6 +15,10 @@ keeps every event in the same `events` table (same schema, so Rasa's tools still
   conversation that another server has since added to. So a save first locks the conversation
   in the database and checks that its newest stored event is still the one this server read;
   if not, nothing is written and `StaleTrackerError` is raised;
+- stores a message delivered twice only once: a client that got no answer (its server died
+  after storing the turn, before replying) sends it again under the id it chose
+  (`metadata.message_id`, bot/channels.py), and the server that takes it sees that id among
+  the turns it read and stores nothing of the second run;
 - never waits forever for a database that is down: start-up fails with one line that names
   `TT_DATABASE_URL`;
 - stores what people type with personal details replaced by placeholders (bot/redaction.py),
@@ -41,7 +45,7 @@ import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
@@ -103,6 +107,13 @@ def _asks_for_deletion(event: Event) -> bool:
     return isinstance(event, ActionExecuted) and event.action_name == DELETING_RESPONSE
 
 
+def _delivered_before(tracker: DialogueStateTracker, new_events: list[Event]) -> bool:
+    """Whether a new user message has the id of one already stored in the conversation."""
+    stored = itertools.islice(tracker.events, getattr(tracker, _PERSISTED, 0))
+    stored_ids = {event.message_id for event in stored if isinstance(event, UserUttered) and event.message_id}
+    return any(isinstance(event, UserUttered) and event.message_id in stored_ids for event in new_events)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # The driver would begin transactions itself, only before a write and always DEFERRED;
     # SQLAlchemy begins them instead (_sqlite_begin).
@@ -151,7 +162,9 @@ def create_engine(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> sa.engine.Eng
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs = {**create_engine_kwargs(url), "pool_size": pool_size, "max_overflow": pool_size}
+    # pool_pre_ping: a connection PostgreSQL closed (it restarted) is replaced before a turn uses it,
+    # so the first turn after a restart is stored like any other.
+    kwargs = {**create_engine_kwargs(url), "pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
     return sa.create_engine(url, future=True, hide_parameters=True, **kwargs)
 
 
@@ -206,6 +219,9 @@ class TalkTrackerStore(SQLTrackerStore):
         sender_id = tracker.sender_id
         new_events = list(itertools.islice(tracker.events, getattr(tracker, _PERSISTED, 0), None))
         if not new_events:
+            return
+        if _delivered_before(tracker, new_events):
+            logger.info("Not storing a turn again: its message was delivered before and is stored.")
             return
         with self.sessionmaker() as session, session.begin():
             self._lock_conversation(session, sender_id)

@@ -76,17 +76,24 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     client.close()
 
 
-class RedisStandIn:
-    """A Redis address that is down (nothing listens there), hangs (connections are accepted and
-    never answered), or is back (connections are relayed to the test Redis)."""
+_DEFAULT_PORTS = {"redis": 6379, "postgresql": 5432}
+
+
+class StandIn:
+    """A service's address (Redis, PostgreSQL) that is down (nothing listens there: `close`),
+    hangs (connections are accepted and never answered), or is back (connections are relayed to
+    the service). Going down cuts every relayed connection, as a restart of the service does."""
 
     def __init__(self, target_url: str) -> None:
         target = urlsplit(target_url)
-        self.target = (target.hostname or "127.0.0.1", target.port or 6379)
+        scheme = target.scheme.split("+")[0]
+        self.target = (target.hostname or "127.0.0.1", target.port or _DEFAULT_PORTS[scheme])
         with socket.socket() as probe:  # a port nothing listens on
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}{target.path}"
+        user = target.netloc.rpartition("@")[0]
+        address = f"127.0.0.1:{self.port}"
+        self.url = target._replace(netloc=f"{user}@{address}" if user else address).geturl()
         self._sockets: list[socket.socket] = []
 
     def hang(self) -> None:
@@ -131,8 +138,8 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
 
 
 @pytest.fixture
-def redis_stand_in(redis_url: str) -> Iterator[RedisStandIn]:
-    stand_in = RedisStandIn(redis_url)
+def redis_stand_in(redis_url: str) -> Iterator[StandIn]:
+    stand_in = StandIn(redis_url)
     yield stand_in
     stand_in.close()
 

@@ -221,6 +221,28 @@ async def test_saves_racing_from_one_view_store_exactly_one_of_them(servers):
     assert _rows(stores[0], sender).count("user") == 2
 
 
+async def test_a_message_delivered_again_under_its_client_id_is_stored_once(servers):
+    """A server stored the turn and died before answering; the client sent it again, under the
+    same id, and another server ran it again."""
+    first_server, second_server = servers(), servers()
+    sender = f"test-{uuid.uuid4()}"
+    await _converse(first_server, sender, [_turn(1)])
+    tracker = await first_server.retrieve(sender)
+    again = UserUttered("she is 12", {"name": "tell_age", "confidence": 1.0}, message_id="client-0001")
+    _say(tracker, [again, ActionExecuted("utter_ack")])
+    await first_server.save(tracker)
+
+    redelivered = await second_server.retrieve(sender)
+    _say(redelivered, [UserUttered("she is 12", message_id="client-0001"), ActionExecuted("utter_ack")])
+    await second_server.save(redelivered)
+    assert _rows(second_server, sender).count("user") == 2
+
+    following = await second_server.retrieve(sender)  # a new message, with an id of its own, is stored
+    _say(following, [UserUttered("thanks", message_id="client-0002"), ActionExecuted("utter_welcome")])
+    await second_server.save(following)
+    assert _rows(second_server, sender).count("user") == 3
+
+
 async def test_a_turn_saved_twice_appends_each_time(store):
     sender = f"test-{uuid.uuid4()}"
     tracker = await store.get_or_create_tracker(sender)  # a new conversation, saved at once
