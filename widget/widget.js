@@ -743,7 +743,9 @@
       inFlight.push(message);
       // The server acknowledges once the turn has run and been stored (python-socketio sends
       // the acknowledgement when Rasa's handler returns); a lost connection drops the callback.
-      socket.emit('user_uttered', { message: message.payload, session_id: sessionId }, function () {
+      // Sent again after a lost connection under the same id: the server stores it once.
+      const data = { message: message.payload, session_id: sessionId, metadata: { message_id: message.id } };
+      socket.emit('user_uttered', data, function () {
         const at = inFlight.indexOf(message);
         if (at >= 0) inFlight.splice(at, 1);
       });
@@ -764,7 +766,7 @@
 
   function sendToBot(payload, shownText) {
     addMessage({ from: 'user', text: shownText });
-    outbox.push({ payload: payload, replied: false });
+    outbox.push({ payload: payload, replied: false, id: uuid4().replace(/-/g, '') });
     if (outage && !confirmed) showConnectionError(true);
     if (socket) {
       flush();
@@ -935,7 +937,27 @@
         })
         .slice(0, 200);
     }
+    if (typeof data.title === 'string' && data.title.trim() && data.title.length <= 80) {
+      titleEl.textContent = data.title.trim();
+    }
+    if (typeof data.colour === 'string' && readableOnWhiteText(data.colour)) {
+      // The school's colour for the header, launcher and buttons, which carry white text.
+      root.style.setProperty('--tt-brand', data.colour);
+      root.style.setProperty('--tt-brand-dark', data.colour);
+    }
     renderEmergency();
+  }
+
+  // A colour white text can be read on (WCAG AA, 4.5:1); any other keeps the built-in one.
+  function readableOnWhiteText(colour) {
+    const match = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour.trim());
+    if (!match) return false;
+    const channels = match.slice(1).map(function (hex) {
+      const c = parseInt(hex, 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    const luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2];
+    return 1.05 / (luminance + 0.05) >= 4.5;
   }
 
   function fetchConfig() {

@@ -253,3 +253,25 @@ def test_widget_files_come_from_the_assistant(servers) -> None:
     assert config["emergency_number"] == "999" and "iwf.org.uk/report" in config["link_addresses"]
     licence = (PROJECT_DIR / "widget" / "vendor" / "socket.io-client.LICENSE").read_text(encoding="utf-8")
     assert licence.startswith("The MIT License"), "the vendored Socket.IO client comes with its licence"
+
+
+@pytest.mark.parametrize(
+    ("colour", "shown"),
+    [("#7a1f5c", "rgb(122, 31, 92)"), ("#ffd700", "rgb(11, 85, 102)")],  # gold: white text unreadable on it
+)
+def test_the_widget_takes_the_schools_title_and_a_readable_colour(browser: Browser, servers, colour, shown) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    config = {"title": "Ask Oakfield", "colour": colour, "emergency_number": "999"}
+    page.route(
+        "**/widget/config.json", lambda route: route.fulfill(json=config, headers={"Access-Control-Allow-Origin": "*"})
+    )
+    page.goto(servers.demo_url)
+    launcher = page.locator("#tt-launcher")
+    expect(launcher).to_be_visible()
+    page.wait_for_function("document.getElementById('tt-title').textContent === 'Ask Oakfield'")
+
+    assert launcher.evaluate("el => getComputedStyle(el).backgroundColor") == shown
+    launcher.click()
+    expect(page.locator("#tt-title")).to_have_text("Ask Oakfield")
+    context.close()
