@@ -59,7 +59,7 @@ class ClassifierSignal(StrEnum):
     UNSURE = "classifier_unsure"
     RUNNER_UP = "danger_runner_up"
     SELF_CONCERN = "classifier_self_concern"  # the guess is the reply for seekers or own thoughts
-    SELF_HARM = "classifier_self_harm"  # the guess is that self-harm or suicide is mentioned
+    SELF_HARM = "classifier_self_harm"  # the guess, at least `unsure_below` sure, is that self-harm is mentioned
     FELL_BACK = "classifier_fell_back"  # the fallback classifier found the guess too unsure
     OTHER_SPEAKER = "speaks_as_another"  # the message says who is talking: a parent, staff, a young person...
 
@@ -183,8 +183,8 @@ class Table:
             present.add(ClassifierSignal.RUNNER_UP)
         if guess.intent in SELF_CONCERN_INTENTS:
             present.add(ClassifierSignal.SELF_CONCERN)
-        if guess.intent == SELF_HARM_INTENT:
-            present.add(ClassifierSignal.SELF_HARM)
+        if guess.intent == SELF_HARM_INTENT and guess.confidence >= self.unsure_below:
+            present.add(ClassifierSignal.SELF_HARM)  # a guess sure enough to raise to danger
         if guess.fell_back:
             present.add(ClassifierSignal.FELL_BACK)
         if guess.speaker and guess.speaker != SELF_CONCERN_SPEAKER:
