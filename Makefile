@@ -18,7 +18,7 @@ RESULTS := var/results
 SERVERS ?= 2
 APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: help install lock build train run cluster shell test lint types unit validate story-test e2e content-report chromium nginx postgres redis eval bench soak audit clean
+.PHONY: help install lock build train run cluster shell test lint types unit validate story-test e2e content-report chromium nginx postgres redis eval bench bench-cluster soak audit clean
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ eval: train ## Cases from ../shared/eval against a running assistant
 bench: train ## Benchmark against a stock `rasa init` bot, then the soak test (not tests)
 	$(PY) bench/bench.py
 	$(PY) bench/soak.py
+
+bench-cluster: train nginx postgres redis ## 100 conversations x 10 turns through nginx to 1, then 2 Rasa servers, 1,000 schools registered (not a test)
+	$(PY) bench/bench_cluster.py
 
 soak: train ## 100 conversations x 20 turns at once on SQLite and PostgreSQL: no errors, nothing lost
 	$(PY) bench/soak.py
