@@ -15,8 +15,8 @@ a setting changed in `.env` needs no retraining and no call to the action server
   with the school's id) gets that school's region, name, lead, contact and retention period,
   and the `when_unset` texts for what that school does not set; any other conversation the
   deployment's;
-- the first response of a turn whose danger guess the safety net lowered carries the emergency
-  line for the channel to send next (bot/emergency_line.py).
+- the first response of a turn that must not go without the emergency line carries it, for the
+  channel to send first or next (bot/emergency_line.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.content import REGION_SLOT, RUNTIME_SETTINGS, WHEN_UNSET_SUFFIX, runtime_settings_named, specificity
-from bot.emergency_line import EMERGENCY_LINE_KEY, EMERGENCY_LINE_RESPONSE, needs_emergency_line
+from bot.emergency_line import EMERGENCY_LINE_RESPONSE, emergency_line_placement, names_emergency
 from bot.schools import School, load_registry
 from bot.settings import Settings, load_settings
 
@@ -127,11 +127,14 @@ class DeploymentNLG(TemplatedNaturalLanguageGenerator):
         message = self.generate_from_slots(
             self.stand_ins(filling.shown).get(utter_action, utter_action), slots, output_channel, **variables
         )
-        if message is not None and needs_emergency_line(utter_action, tracker):
+        if message is None:
+            return None
+        names_999 = names_emergency(message.get("text"), slots[REGION_SLOT])
+        if placement := emergency_line_placement(utter_action, tracker, names_999):
             line = self.generate_from_slots(EMERGENCY_LINE_RESPONSE, slots, output_channel, **variables)
             if line is not None:
                 line.pop(RESPONSE_CONDITION, None)  # which variation it was is no part of the message
-                message[EMERGENCY_LINE_KEY] = line
+                message[placement.value] = line
         return message
 
 

@@ -1,4 +1,4 @@
-"""A turn whose danger guess the safety net lowered gets the emergency line as its second message.
+"""Turns that must not go without the emergency line get it, first or as the second message.
 
 The turns run on our real REST and socket.io channels (bot/channels.py) as the server builds
 them, with Rasa's own response actions, the response generator as Rasa builds it and a real
@@ -209,3 +209,37 @@ async def test_without_self_harm_mentioned_a_calm_turn_gets_no_line(rasa_domain)
     reply = await over_rest(chat.turn("ask_about_secrecy", ["utter_followup_secrecy"], None))
 
     assert len(reply) == 1
+
+
+@CHANNELS
+async def test_a_follow_up_to_the_danger_reply_leads_with_the_line(rasa_domain, send):
+    chat = Conversation(rasa_domain)
+    chat.tracker.update(SlotSet("topic", "danger"))  # the last guidance was the danger reply
+
+    reply = await send(chat.turn("ask_about_secrecy", ["utter_followup_secrecy"], None))
+
+    texts = [m["text"] for m in reply]
+    assert texts[0] == LINE, "999 before anything else while a child may still be in danger"
+    assert len(texts) == 2 and "secret" in texts[1]
+
+
+async def test_a_follow_up_to_the_danger_reply_after_self_harm_leads_with_the_crisis_line_once(rasa_domain):
+    chat = Conversation(rasa_domain)
+    chat.tracker.update(SlotSet("topic", "danger"))
+    chat.tracker.update(SlotSet("concern", "self_harm"))
+
+    reply = await over_rest(chat.turn("ask_if_my_fault", ["utter_followup_my_fault"], None))
+
+    texts = [m["text"] for m in reply]
+    assert texts[0].startswith(SELF_HARM_LINE)
+    assert len(texts) == 2 and not any(t.startswith(SELF_HARM_LINE) for t in texts[1:])
+
+
+async def test_a_danger_follow_up_that_names_999_itself_gets_no_line(rasa_domain):
+    chat = Conversation(rasa_domain)
+    chat.tracker.update(SlotSet("topic", "danger"))
+
+    reply = await over_rest(chat.turn("ask_next_steps", ["utter_followup_next_steps"], None))
+
+    assert len(reply) == 1, "no line before or after it"
+    assert reply[0]["text"].startswith("If the child is still in danger, call 999 now.")
