@@ -83,9 +83,15 @@ def first_response_of_turn(tracker: DialogueStateTracker) -> bool:
     return False  # no user message: a session start or a reminder, not a turn
 
 
+@functools.cache
+def emergency_numbers() -> dict[str, str]:
+    """The emergency number shown in each region (the resource registry's `emergency`)."""
+    return dict(load_content().resources["emergency"].values)
+
+
 def names_emergency(text: str | None, region: str | None) -> bool:
     """Whether a message already names the region's emergency number ("call 999")."""
-    shown = load_content().resources["emergency"].values.get(region or "")
+    shown = emergency_numbers().get(region or "")
     return bool(text and shown and f"call {shown}" in text.lower())
 
 
