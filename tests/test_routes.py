@@ -21,6 +21,8 @@ HARMED_CHILD_INTENTS = [
     "report_shared_image",
     "express_anger_at_child",
     "report_sextortion",
+    # a parent's worry: includes an adult online asking the child for pictures
+    "report_worrying_behaviour",
     "disclose_as_child",
     "ask_school_disclosure",
     "ask_how_to_respond_to_disclosure",
