@@ -128,3 +128,18 @@ def test_no_rule_depends_on_the_start_of_the_conversation():
     flows = list(_flows())
     assert flows, "no rules or stories found in data/"
     assert not [name for name, flow in flows if flow.get("conversation_start")]
+
+
+# The topics of a conversation about a child who was groomed, tricked, pressured, threatened or
+# whose image was shared, and who may be asking: every follow-up says the child is not to blame.
+HARMED_CHILD_TOPICS = ["sextortion", "shared_image", "ai_images", "child", "disclosure"]
+ASKERS = [None, "parent", "carer", "school_staff", "child"]
+
+
+@pytest.mark.parametrize("key", sorted(k for k in CONTENT.items if k.startswith("followup_")))
+def test_every_follow_up_about_a_harmed_child_says_they_are_not_to_blame(key):
+    item = CONTENT.items[key]
+    for topic in HARMED_CHILD_TOPICS:
+        for audience in ASKERS:
+            text = CONTENT.fill(item.variant_for({"topic": topic, "audience": audience}).text, "uk", key)
+            assert NOT_TO_BLAME.search(text), (topic, audience, text)
