@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 
@@ -9,7 +10,7 @@ import pytest
 import yaml
 from rasa.shared.core.constants import DEFAULT_ACTION_NAMES
 
-from bot.content import WHEN_UNSET_SUFFIX, load_content
+from bot.content import AGE_SLOT, AGE_SLOT_VALUES, WHEN_UNSET_SUFFIX, load_content
 from bot.settings import PROJECT_DIR, REGIONS
 
 CONTENT = load_content()
@@ -139,7 +140,7 @@ ASKERS = [None, "parent", "carer", "school_staff", "child"]
 @pytest.mark.parametrize("key", sorted(k for k in CONTENT.items if k.startswith("followup_")))
 def test_every_follow_up_about_a_harmed_child_says_they_are_not_to_blame(key):
     item = CONTENT.items[key]
-    for topic in HARMED_CHILD_TOPICS:
-        for audience in ASKERS:
-            text = CONTENT.fill(item.variant_for({"topic": topic, "audience": audience}).text, "uk", key)
-            assert NOT_TO_BLAME.search(text), (topic, audience, text)
+    for topic, audience, age in itertools.product(HARMED_CHILD_TOPICS, ASKERS, (None, *AGE_SLOT_VALUES)):
+        slots = {"topic": topic, "audience": audience, AGE_SLOT: age}
+        text = CONTENT.fill(item.variant_for(slots).text, "uk", key)
+        assert NOT_TO_BLAME.search(text), (slots, text)
